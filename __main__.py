@@ -1,0 +1,5 @@
+"""``python -m matrixcoder`` runs the CLI."""
+
+from matrixcoder.cli import main
+
+main()

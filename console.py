@@ -1,0 +1,44 @@
+"""Terminal output: rich tables and progress bars in a terminal, plain text when piped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+__all__ = ["console", "err_console", "print_table", "progress"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print a table: boxed in a terminal, tab-separated (with a header line) when piped."""
+    rows = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+    if console.is_terminal:
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    print(f"# {title}")
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+
+
+def progress() -> Progress:
+    """A progress bar on stderr that hides itself when stderr is not a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )

@@ -1,0 +1,133 @@
+"""Ingest files into a corpus: read, attribute to an alliance, segment, store."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from matrixcoder.console import progress
+from matrixcoder.corpus.attribution import AllianceAttributor, read_metadata
+from matrixcoder.corpus.readers import SUPPORTED_SUFFIXES, Document, doc_id_from_path, read_document
+from matrixcoder.corpus.segment import Unit, segment
+from matrixcoder.corpus.store import write_corpus
+from matrixcoder.errors import InputError
+from matrixcoder.labels.alliances import read_alliances
+
+__all__ = ["IngestResult", "ingest_paths"]
+
+
+@dataclass
+class IngestResult:
+    """What an ingest produced, and every input it could not use (with the reason)."""
+
+    documents: list[Document] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def ingest_paths(
+    paths: list[Path],
+    out_dir: Path,
+    metadata: Path | None = None,
+    alliances: Path | None = None,
+) -> IngestResult:
+    """Read files and folders into a corpus at ``out_dir``.
+
+    Unreadable files are listed in ``failures`` and the rest is still ingested.
+
+    Args:
+        paths: Files, or folders searched recursively for txt, md, html, pdf and docx.
+        out_dir: The corpus folder to create (replaced atomically if it exists).
+        metadata: Optional CSV (``file``, ``alliance``) that names each file's alliance.
+        alliances: Alliance list for attribution; the shipped ``labels/alliances.csv`` by default.
+
+    Raises:
+        InputError: No input file could be ingested; nothing is written then.
+    """
+    files, result = _collect(paths)
+    attributor = AllianceAttributor(read_alliances(alliances))
+    assigned = read_metadata(metadata) if metadata else {}
+    seen_content: dict[str, str] = {}
+    taken_ids: set[str] = set()
+    with progress() as bar:
+        task = bar.add_task("Ingesting", total=len(files))
+        for file, root in files:
+            bar.advance(task)
+            try:
+                document = read_document(file)
+            except InputError as exc:
+                result.failures.append((exc.source, exc.problem))
+                continue
+            if document.sha256 in seen_content:
+                result.failures.append((str(file), f"same content as {seen_content[document.sha256]}; skipped"))
+                continue
+            seen_content[document.sha256] = document.doc_id
+            doc_id = document.doc_id if document.doc_id not in taken_ids else f"{document.doc_id}-{document.sha256[:6]}"
+            taken_ids.add(doc_id)
+            alliance = _attribute(attributor, assigned, file, root, document.text)
+            document = dataclasses.replace(document, doc_id=doc_id, alliance=alliance)
+            result.documents.append(document)
+            result.units.extend(segment(document))
+    if not result.documents:
+        raise InputError(", ".join(str(p) for p in paths), "no document could be ingested")
+    _write(out_dir, result)
+    return result
+
+
+def _collect(paths: list[Path]) -> tuple[list[tuple[Path, Path]], IngestResult]:
+    result, files = IngestResult(), []
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if any(part.startswith(".") for part in file.relative_to(path).parts):
+                    continue
+                if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append((file, path))
+                else:
+                    result.failures.append((str(file), f"unsupported file type '{file.suffix or '(none)'}'; skipped"))
+        elif path.exists():
+            files.append((path, path.parent))
+        else:
+            result.failures.append((str(path), "no such file or folder"))
+    return files, result
+
+
+def _attribute(attributor: AllianceAttributor, assigned: dict[str, str], file: Path, root: Path, text: str) -> str | None:
+    for key in (str(file.relative_to(root)) if file.is_relative_to(root) else file.name, file.name):
+        if key in assigned:
+            return assigned[key]
+    return attributor.from_folder(file, root) or attributor.from_text(text)
+
+
+def _write(out_dir: Path, result: IngestResult) -> None:
+    ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    unit_counts = Counter(unit.doc_id for unit in result.units)
+    documents = pd.DataFrame(
+        {
+            "doc_id": d.doc_id,
+            "alliance": d.alliance,
+            "source": d.source,
+            "format": d.format,
+            "sha256": d.sha256,
+            "language": d.language,
+            "n_units": unit_counts[d.doc_id],
+            "ingested_at": ingested_at,
+            "page_starts": list(d.page_starts),
+            "text": d.text,
+        }
+        for d in result.documents
+    )
+    units = pd.DataFrame([dataclasses.asdict(unit) for unit in result.units]).astype({"page": "Int64"})
+    info = {
+        "created_at": ingested_at,
+        "documents": len(documents),
+        "units": len(units),
+        "languages": dict(Counter(d.language for d in result.documents)),
+        "failures": [{"source": source, "problem": problem} for source, problem in result.failures],
+    }
+    write_corpus(out_dir, documents, units, info)

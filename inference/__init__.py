@@ -1,0 +1,1 @@
+"""Applying a model bundle: unit scores, document suggestions with evidence, corpus scoring."""

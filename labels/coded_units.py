@@ -1,0 +1,82 @@
+"""Read and validate hand-coded units (JSON Lines, one object per unit and coder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from matrixcoder.errors import InputError
+from matrixcoder.fileio import read_jsonl
+from matrixcoder.labels.codebook import Codebook
+
+__all__ = ["CodedUnit", "read_coded_units"]
+
+
+@dataclass(frozen=True)
+class CodedUnit:
+    """One coder's codes for one unit; ``codes == ()`` means read and judged to carry none."""
+
+    doc_id: str
+    unit_id: str
+    text: str
+    codes: tuple[str, ...]
+    coder: str
+    start: int | None = None
+    end: int | None = None
+
+    def to_json(self) -> dict:
+        record = {"doc_id": self.doc_id, "unit_id": self.unit_id, "text": self.text}
+        if self.start is not None:
+            record |= {"start": self.start, "end": self.end}
+        return record | {"codes": list(self.codes), "coder": self.coder}
+
+
+def read_coded_units(path: str | Path, codebook: Codebook) -> list[CodedUnit]:
+    """Read a coded-units file and check it against the codebook.
+
+    Raises:
+        InputError: Naming ``file:line`` for malformed JSON, a missing field, an unknown
+            code, a unit coded twice by one coder, or one unit id with two texts.
+    """
+    known = set(codebook.label_ids)
+    units: list[CodedUnit] = []
+    texts: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    for number, record in read_jsonl(path):
+        where = f"{path}:{number}"
+        unit = _parse(where, record)
+        unknown = [code for code in unit.codes if code not in known]
+        if unknown:
+            raise InputError(where, f"unknown code '{unknown[0]}' (not in codebook {codebook.version})")
+        if (unit.unit_id, unit.coder) in seen:
+            raise InputError(where, f"unit {unit.unit_id} coded twice by coder {unit.coder}")
+        if texts.setdefault(unit.unit_id, unit.text) != unit.text:
+            raise InputError(where, f"unit {unit.unit_id} has a different text than on an earlier line")
+        seen.add((unit.unit_id, unit.coder))
+        units.append(unit)
+    if not units:
+        raise InputError(path, "no coded units")
+    return units
+
+
+def _parse(where: str, record: dict) -> CodedUnit:
+    for key in ("doc_id", "unit_id", "text", "coder"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            raise InputError(where, f"'{key}' must be a non-empty string")
+    codes = record.get("codes")
+    if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+        raise InputError(where, "'codes' must be a list of code ids ([] for a unit with no code)")
+    start, end = record.get("start"), record.get("end")
+    if (start is None) != (end is None):
+        raise InputError(where, "give both 'start' and 'end' or neither")
+    if start is not None and not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
+        raise InputError(where, "'start' and 'end' must be integers with 0 <= start <= end")
+    return CodedUnit(
+        doc_id=record["doc_id"],
+        unit_id=record["unit_id"],
+        text=record["text"],
+        codes=tuple(dict.fromkeys(codes)),
+        coder=record["coder"],
+        start=start,
+        end=end,
+    )

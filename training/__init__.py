@@ -1,0 +1,1 @@
+"""Embeddings, per-label classifiers with tuned thresholds, baselines and cross-validation."""
