@@ -1,0 +1,122 @@
+"""``matrixcoder predict``, ``suggest`` and ``score``."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from matrixcoder.console import console, print_table
+from matrixcoder.errors import InputError
+from matrixcoder.fileio import read_jsonl
+from matrixcoder.labels.codebook import Codebook, load_codebook
+
+__all__ = ["predict", "score", "suggest"]
+
+ModelOption = Annotated[Optional[Path], typer.Option("--model", help="Model bundle folder (default: models/default, trained on first use).")]
+CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one); must be the model's.")]
+# Evidence sentences are shown whole in JSON; the table keeps them to a readable length.
+_TABLE_TEXT = 160
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    qdpx = "qdpx"
+
+
+class Engine(str, enum.Enum):
+    local = "local"
+
+
+def predict(
+    units: Annotated[Path, typer.Argument(help="JSON Lines with 'unit_id' and 'text' on each line.")],
+    model: ModelOption = None,
+    codebook: CodebookOption = None,
+) -> None:
+    """Print one JSON line per unit: unit_id, predicted codes and a probability for every label."""
+    records = []
+    for number, record in read_jsonl(units):
+        for key in ("unit_id", "text"):
+            if not isinstance(record.get(key), str):
+                raise InputError(f"{units}:{number}", f"'{key}' must be a string")
+        records.append(record)
+    predictor = _predictor(model, load_codebook(codebook))
+    scored = predictor.score([record["text"] for record in records])
+    for record, codes, row in zip(records, scored.codes(), scored.probabilities):
+        scores = {label: round(float(p), 4) for label, p in zip(scored.label_ids, row)}
+        sys.stdout.write(json.dumps({"unit_id": record["unit_id"], "codes": codes, "scores": scores}, ensure_ascii=False) + "\n")
+
+
+def suggest(
+    files: Annotated[list[Path], typer.Argument(help="Documents (txt, md, html, pdf, docx).")],
+    model: ModelOption = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="A readable table, JSON, or a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder (qdpx, with -o).")] = OutputFormat.table,
+    codebook: CodebookOption = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--output", help="The .qdpx file to write with --format qdpx.")] = None,
+) -> None:
+    """Suggest codes for documents, grouped by dimension, each with confidence and evidence sentences."""
+    from matrixcoder.inference.suggest import suggest_documents
+
+    if (output is OutputFormat.qdpx) != (out is not None):
+        raise InputError("suggest", "a REFI-QDA project needs both --format qdpx and -o OUT.qdpx")
+    book = load_codebook(codebook)
+    predictor = _predictor(model, book)
+    suggestions = suggest_documents(files, predictor, book)
+    if output is OutputFormat.qdpx:
+        from matrixcoder.inference.qdpx_export import export_suggestions
+
+        export_suggestions(suggestions, predictor.bundle.info["name"], book, out)
+        console.print(f"Wrote {len(suggestions)} documents with {sum(len(s.codes) for s in suggestions)} suggested codes to {out}")
+        return
+    if output is OutputFormat.json:
+        print(json.dumps({"documents": [s.to_json(book) for s in suggestions]}, indent=2, ensure_ascii=False))
+        return
+    for suggestion in suggestions:
+        rows = []
+        for _, name, codes in suggestion.by_dimension(book):
+            for code in codes:
+                evidence = "\n".join(f"[{e.start}:{e.end}] {e.score:.2f} {_short(e.text)}" for e in code.evidence)
+                rows.append([name, code.code, code.name, f"{code.confidence:.2f}", code.evidence_count, evidence])
+        print_table(
+            f"{suggestion.doc_id} ({suggestion.source}): {len(suggestion.codes)} codes from {suggestion.n_units} sentences",
+            ["dimension", "code", "name", "confidence", "units", "evidence [start:end] score text"],
+            rows,
+        )
+
+
+def score(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder written by 'matrixcoder ingest' or 'harvest'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the score tables.")],
+    model: ModelOption = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where to run.")] = Engine.local,
+    codebook: CodebookOption = None,
+) -> None:
+    """Score a corpus: unit scores, document codes, the alliance × code matrix and the approach table."""
+    from matrixcoder.corpus import load_corpus
+    from matrixcoder.inference.score import score_corpus
+
+    book = load_codebook(codebook)
+    loaded = load_corpus(corpus)
+    result = score_corpus(loaded, _predictor(model, book), book, out)
+    table = result.approach_table
+    print_table(f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False))
+    console.print(
+        f"Scored {len(result.unit_scores)} units of {loaded.documents.shape[0]} documents into {out}: "
+        "unit_scores.parquet, document_codes.csv, alliance_matrix.csv, approach_table.csv/.md"
+    )
+
+
+def _predictor(model: Path | None, codebook: Codebook):
+    from matrixcoder.inference.predictor import Predictor
+    from matrixcoder.models.default import resolve_model
+
+    return Predictor.from_bundle(resolve_model(model, codebook))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _TABLE_TEXT else text[: _TABLE_TEXT - 1] + "…"

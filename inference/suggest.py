@@ -1,0 +1,98 @@
+"""Suggestions for one document: codes by dimension, ranked by confidence, each with evidence."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from matrixcoder.corpus import read_document, segment
+from matrixcoder.inference.aggregate import aggregate
+from matrixcoder.inference.predictor import Predictor
+from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
+
+__all__ = ["CodeSuggestion", "DocumentSuggestion", "Evidence", "suggest_documents"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence supporting a code; ``text == document.text[start:end]``."""
+
+    unit_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class CodeSuggestion:
+    """A code the document carries, by the model: at least one unit was predicted with it."""
+
+    code: str
+    name: str
+    dimension: str
+    confidence: float
+    evidence_count: int
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True)
+class DocumentSuggestion:
+    """The suggested codes of a document, in codebook dimension order, most confident first."""
+
+    doc_id: str
+    source: str
+    n_units: int
+    codes: list[CodeSuggestion]
+
+    def by_dimension(self, codebook: Codebook) -> list[tuple[str, str, list[CodeSuggestion]]]:
+        """``(dimension id, dimension name, codes)`` for each dimension with a suggested code."""
+        order = [d.id for d in sorted(codebook.dimensions, key=lambda d: d.order)] + [APPROACH_DIMENSION]
+        groups = []
+        for dimension in order:
+            codes = [c for c in self.codes if c.dimension == dimension]
+            if codes:
+                groups.append((dimension, codebook.dimension_name(dimension), codes))
+        return groups
+
+    def to_json(self, codebook: Codebook) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "units": self.n_units,
+            "dimensions": [
+                {"dimension": dim, "name": name, "codes": [asdict(code) for code in codes]}
+                for dim, name, codes in self.by_dimension(codebook)
+            ],
+        }
+
+
+def suggest_documents(paths: list[Path], predictor: Predictor, codebook: Codebook) -> list[DocumentSuggestion]:
+    """Read, segment and score documents; every file is read before anything is scored.
+
+    Raises:
+        InputError: A file cannot be read.
+    """
+    documents = [read_document(path) for path in paths]
+    units = [segment(document) for document in documents]
+    flat = [unit for doc_units in units for unit in doc_units]
+    scores = predictor.score([unit.text for unit in flat], "scoring sentences")
+    relevant = scores.relevance >= predictor.bundle.thresholds[-1]
+    suggestions, offset = [], 0
+    for document, doc_units in zip(documents, units):
+        rows = slice(offset, offset + len(doc_units))
+        offset += len(doc_units)
+        summary = aggregate(scores.probabilities[rows], relevant[rows], scores.predicted[rows])
+        codes = []
+        for j, code_id in enumerate(scores.label_ids):
+            if not summary.evidence_count[j]:
+                continue
+            label = codebook.label(code_id)
+            evidence = [
+                Evidence(doc_units[i].unit_id, doc_units[i].text, doc_units[i].start, doc_units[i].end, round(float(scores.probabilities[rows][i, j]), 4))
+                for i in summary.evidence[j]
+            ]
+            codes.append(CodeSuggestion(code_id, label.name, label.dimension, round(float(summary.confidence[j]), 4), int(summary.evidence_count[j]), evidence))
+        codes.sort(key=lambda c: -c.confidence)
+        suggestions.append(DocumentSuggestion(document.doc_id, document.source, len(doc_units), codes))
+    return suggestions

@@ -1,0 +1,59 @@
+"""The default model: trained from the shipped examples on first use, retrained when they change."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from matrixcoder.console import err_console
+from matrixcoder.errors import InputError
+from matrixcoder.labels.codebook import DEFAULT_CODEBOOK, Codebook, load_codebook
+from matrixcoder.models.bundle import ModelBundle, load_bundle
+from matrixcoder.training import embeddings
+
+__all__ = ["DEFAULT_EXAMPLES", "DEFAULT_MODEL", "default_model", "resolve_model"]
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "default"
+DEFAULT_EXAMPLES = DEFAULT_CODEBOOK.parent / "examples.jsonl"
+
+
+def resolve_model(model: str | Path | None, codebook: Codebook) -> ModelBundle:
+    """The bundle a command should use: ``model`` if given, else the default model.
+
+    Raises:
+        InputError: The bundle is damaged or was trained on another codebook.
+    """
+    return load_bundle(model, codebook) if model is not None else default_model(codebook)
+
+
+def default_model(codebook: Codebook) -> ModelBundle:
+    """Load ``models/default``, (re)training it first if it is missing or out of date.
+
+    It counts as out of date when the shipped examples, the shipped codebook or the default
+    encoder's files differ from those it was trained on: it is a cache of training on them.
+
+    Raises:
+        InputError: No shipped examples to train from, or ``codebook`` is not the shipped one.
+    """
+    from matrixcoder.training.train import TrainConfig, train_model
+
+    if not DEFAULT_EXAMPLES.is_file():
+        raise InputError(DEFAULT_EXAMPLES, "no shipped examples to train the default model from; give --model")
+    shipped = load_codebook()
+    if not _up_to_date(shipped):
+        err_console.print(f"Training the default model from {DEFAULT_EXAMPLES} (once; a minute or two)…")
+        # With the baselines, so that the default model's card shows what it is measured against.
+        train_model(DEFAULT_EXAMPLES, DEFAULT_MODEL, TrainConfig(compare=True), shipped)
+    return load_bundle(DEFAULT_MODEL, codebook)
+
+
+def _up_to_date(shipped: Codebook) -> bool:
+    try:
+        info = load_bundle(DEFAULT_MODEL).info
+    except InputError:
+        return False
+    return (
+        info["training_data"]["sha256"] == hashlib.sha256(DEFAULT_EXAMPLES.read_bytes()).hexdigest()
+        and info["codebook"]["content_hash"] == shipped.content_hash
+        and info["encoder"]["fingerprint"] == embeddings.load_encoder(None).fingerprint
+    )

@@ -1,0 +1,168 @@
+"""Model bundles: pickle-free files and loading, codebook refusal, damage checks, MLflow logging."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from matrixcoder.errors import InputError
+from matrixcoder.inference.predictor import Predictor
+from matrixcoder.labels import load_codebook
+from matrixcoder.labels.codebook import DEFAULT_CODEBOOK
+from matrixcoder.models.bundle import load_bundle
+from matrixcoder.training import embeddings
+from matrixcoder.training.train import TrainConfig, train_model
+
+VOCABULARY = {
+    "CL1": "stackable credits accumulate towards degree qualification",
+    "AP-MC": "course enrol learners module weeks online",
+    "FD3": "ects credit transfer system european structured",
+}
+FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
+
+
+class HashingEncoder:
+    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder."""
+
+    name = "hashing-test-encoder"
+    fingerprint = "hashing-64"
+
+    def encode(self, texts):
+        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
+        return vectors
+
+
+def write_examples(path, n_docs=6, units_per_doc=12, seed=0):
+    rng = random.Random(seed)
+    with path.open("w") as handle:
+        for d in range(n_docs):
+            for u in range(units_per_doc):
+                code = rng.choice([None, *sorted(VOCABULARY)])
+                words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
+                rng.shuffle(words)
+                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": " ".join(words), "codes": [code] if code else [], "coder": "A"}
+                handle.write(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A trained bundle (with TF-IDF features forced off or on by the data) and the patched environment."""
+    tmp = tmp_path_factory.mktemp("bundle")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        result = train_model(write_examples(tmp / "examples.jsonl"), tmp / "model", TrainConfig(n_splits=3, min_positives=5))
+        yield tmp, result
+
+
+def test_bundle_has_no_pickle_and_loads_with_pickle_disabled(env, monkeypatch):
+    tmp, result = env
+    folder = result.bundle.path
+    for file in folder.rglob("*"):
+        if file.is_file():
+            assert file.suffix in {".json", ".npy", ".md"}, file
+            assert not file.read_bytes().startswith(b"\x80"), f"{file} looks like a pickle"
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a bundle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    bundle = load_bundle(folder, load_codebook())
+    assert bundle.coef_embedding.dtype == np.float32
+    scores = Predictor(bundle, embeddings.Embedder(HashingEncoder(), None)).score(["stackable credits towards a degree"])
+    assert scores.probabilities.shape == (1, 39)
+
+
+def test_arrays_match_the_trained_model(env):
+    _, result = env
+    loaded = load_bundle(result.bundle.path)
+    np.testing.assert_allclose(loaded.coef_embedding, result.bundle.coef_embedding, rtol=1e-6)
+    np.testing.assert_allclose(loaded.thresholds, result.bundle.thresholds, atol=1e-6)
+    assert loaded.label_ids == load_codebook().label_ids
+    assert loaded.info["training_data"]["sha256"] == hashlib.sha256((env[0] / "examples.jsonl").read_bytes()).hexdigest()
+    assert loaded.info["codebook"]["content_hash"] == load_codebook().content_hash
+    assert loaded.info["encoder"] == {"name": "hashing-test-encoder", "fingerprint": "hashing-64", "dim": 64}
+
+
+def test_different_codebook_exits_2_with_a_clear_message(env, tmp_path, monkeypatch, capsys):
+    from matrixcoder.cli import main
+
+    _, result = env
+    raw = yaml.safe_load(DEFAULT_CODEBOOK.read_text())
+    raw["version"] = "9.9.9"
+    raw["codes"][0]["indicator"] += " Edited."
+    other = tmp_path / "codebook.yaml"
+    other.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    units = tmp_path / "units.jsonl"
+    units.write_text(json.dumps({"unit_id": "u1", "text": "stackable credits"}) + "\n")
+    monkeypatch.setattr("sys.argv", ["matrixcoder", "predict", str(units), "--model", str(result.bundle.path), "--codebook", str(other)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    assert stop.value.code == 2
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert "trained on codebook version 1.0.0" in lines[0] and "9.9.9" in lines[0] and "retrain" in lines[0]
+
+
+def test_damaged_bundles_are_input_errors(env, tmp_path):
+    _, result = env
+    with pytest.raises(InputError, match="not a model bundle"):
+        load_bundle(tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(result.bundle.path, copy)
+    np.save(copy / "weights" / "intercept.npy", np.zeros(3))
+    with pytest.raises(InputError, match="array shapes"):
+        load_bundle(copy)
+    np.save(copy / "weights" / "intercept.npy", np.array([{"x": 1}], dtype=object))
+    with pytest.raises(InputError, match="not a plain numeric array"):
+        load_bundle(copy)
+    (copy / "weights" / "intercept.npy").unlink()
+    with pytest.raises(InputError, match="missing"):
+        load_bundle(copy)
+
+
+def test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model(env):
+    import mlflow
+
+    tmp, result = env
+    run_id = result.bundle.info["mlflow"]["run_id"]
+    assert json.loads((result.bundle.path / "bundle.json").read_text())["mlflow"]["run_id"] == run_id
+    mlflow.set_tracking_uri(f"sqlite:///{tmp / 'home' / 'mlflow.db'}")
+    run = mlflow.get_run(run_id)
+    assert run.data.params["features"] == result.bundle.info["features"]
+    assert run.data.params["codebook_hash"] == load_codebook().content_hash
+    assert "model.macro_f1" in run.data.metrics and "f1.CL1" in run.data.metrics
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "bundle")}
+    assert "bundle/MODEL.md" in artifacts
+    assert run.info.artifact_uri.startswith((tmp / "home" / "mlartifacts").as_uri())  # beside the store, not in the cwd
+
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    output = model.predict(pd.DataFrame({"text": ["stackable credits accumulate towards a degree", "lunch at the canteen"]}))
+    assert list(output.columns[:2]) == ["codes", "relevance"]
+    assert list(output.columns[2:]) == load_codebook().label_ids
+    local = Predictor(result.bundle, embeddings.Embedder(HashingEncoder(), None)).score(
+        ["stackable credits accumulate towards a degree", "lunch at the canteen"]
+    )
+    np.testing.assert_allclose(output[load_codebook().label_ids].to_numpy(), local.probabilities, rtol=1e-6)
+    model_dir = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model")
+    assert not [p for p in Path(model_dir).rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib"}]

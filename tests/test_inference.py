@@ -1,0 +1,255 @@
+"""Inference: predict, suggest (evidence offsets, confidence), score (tables), the default model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matrixcoder.corpus import ingest_paths, load_corpus, read_document, segment
+from matrixcoder.inference.aggregate import aggregate
+from matrixcoder.inference.predictor import Predictor
+from matrixcoder.inference.score import score_corpus
+from matrixcoder.inference.suggest import suggest_documents
+from matrixcoder.labels import load_codebook
+from matrixcoder.models import default
+from matrixcoder.training import embeddings, train
+from matrixcoder.training.train import TrainConfig, train_model
+
+VOCABULARY = {
+    "CL1": "stackable credits accumulate towards degree qualification",
+    "AP-MC": "course enrol learners module weeks online",
+    "AP-EVENT": "webinar conference workshop speakers register event",
+    "FD3": "ects credit transfer system european structured",
+}
+FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
+
+
+class HashingEncoder:
+    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder."""
+
+    name = "hashing-test-encoder"
+    fingerprint = "hashing-64"
+
+    def encode(self, texts):
+        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
+        return vectors
+
+
+def sentence(rng, code=None):
+    words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
+    rng.shuffle(words)
+    return " ".join(words).capitalize() + "."
+
+
+def write_examples(path, n_docs=6, units_per_doc=14, seed=0):
+    rng = random.Random(seed)
+    with path.open("w") as handle:
+        for d in range(n_docs):
+            for u in range(units_per_doc):
+                code = rng.choice([None, None, *sorted(VOCABULARY)])
+                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": sentence(rng, code), "codes": [code] if code else [], "coder": "A"}
+                handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def write_document(path, codes, seed):
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Title of the page", ""] + [sentence(rng, code) + " " + sentence(rng) for code in codes]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("inference")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        result = train_model(write_examples(tmp / "examples.jsonl"), tmp / "model", TrainConfig(n_splits=3, min_positives=5))
+        docs = tmp / "docs"
+        write_document(docs / "CIVIS" / "civis-page.md", ["AP-MC", "CL1", None, "AP-MC"], seed=1)
+        write_document(docs / "ECIU" / "eciu-event.txt", ["AP-EVENT", None, "FD3"], seed=2)
+        write_document(docs / "ECIU" / "eciu-news.txt", [None, None], seed=3)
+        yield tmp, result.bundle, docs
+
+
+def run_cli(monkeypatch, capsys, *args):
+    from matrixcoder.cli import main
+
+    monkeypatch.setattr("sys.argv", ["matrixcoder", *map(str, args)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return stop.value.code, captured.out, captured.err
+
+
+def test_predict_scores_every_label_for_unseen_text(env, tmp_path, monkeypatch, capsys):
+    _, bundle, _ = env
+    units = tmp_path / "units.jsonl"
+    texts = ["A brand new sentence about stackable credits towards a degree.", "Nothing the model has ever seen: zebra quantum tango."]
+    units.write_text("".join(json.dumps({"unit_id": f"u{i}", "text": t, "extra": 1}) + "\n" for i, t in enumerate(texts)))
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", units, "--model", bundle.path)
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["unit_id"] for line in lines] == ["u0", "u1"]
+    labels = load_codebook().label_ids
+    thresholds = dict(zip(labels, bundle.thresholds))
+    for line in lines:
+        assert set(line) == {"unit_id", "codes", "scores"}
+        assert list(line["scores"]) == labels
+        assert all(0.0 <= p <= 1.0 for p in line["scores"].values())
+        assert all(line["scores"][c] >= round(thresholds[c], 4) - 1e-4 for c in line["codes"])
+    assert "CL1" in lines[0]["codes"]
+
+
+def test_predict_rejects_a_line_without_text(env, tmp_path, monkeypatch, capsys):
+    units = tmp_path / "units.jsonl"
+    units.write_text(json.dumps({"unit_id": "u1", "text": "fine"}) + "\n" + json.dumps({"unit_id": "u2"}) + "\n")
+    code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
+    assert code == 2 and out == ""
+    assert f"{units}:2" in err and "'text'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_suggest_evidence_offsets_round_trip_and_confidence_is_top_k_noisy_or(env):
+    _, bundle, docs = env
+    predictor = Predictor(bundle, embeddings.Embedder(HashingEncoder(), None))
+    codebook = load_codebook()
+    paths = [docs / "CIVIS" / "civis-page.md", docs / "ECIU" / "eciu-event.txt"]
+    suggestions = suggest_documents(paths, predictor, codebook)
+    assert [s.doc_id for s in suggestions] == ["civis-page", "eciu-event"]
+    assert "AP-MC" in {c.code for c in suggestions[0].codes}
+    for path, suggestion in zip(paths, suggestions):
+        text = read_document(path).text
+        units = segment(read_document(path))
+        scores = predictor.score([u.text for u in units])
+        gated = scores.probabilities * (scores.relevance >= bundle.thresholds[-1])[:, None]
+        for code in suggestion.codes:
+            assert 1 <= len(code.evidence) <= 3 and code.evidence_count >= len(code.evidence)
+            for evidence in code.evidence:
+                assert text[evidence.start : evidence.end] == evidence.text
+            assert [e.score for e in code.evidence] == sorted((e.score for e in code.evidence), reverse=True)
+            j = codebook.label_ids.index(code.code)
+            top = np.sort(gated[:, j])[::-1][:3]
+            assert code.confidence == pytest.approx(1 - np.prod(1 - top), abs=1e-4)
+        groups = suggestion.by_dimension(codebook)
+        order = [d.id for d in sorted(codebook.dimensions, key=lambda d: d.order)] + ["AP"]
+        assert [g[0] for g in groups] == [d for d in order if d in {g[0] for g in groups}]
+        for _, _, codes in groups:
+            assert [c.confidence for c in codes] == sorted((c.confidence for c in codes), reverse=True)
+
+
+def test_suggest_command_json_and_table(env, monkeypatch, capsys):
+    _, bundle, docs = env
+    code, out, _ = run_cli(monkeypatch, capsys, "suggest", docs / "CIVIS" / "civis-page.md", "--model", bundle.path, "--format", "json")
+    assert code == 0
+    document = json.loads(out)["documents"][0]
+    evidence = document["dimensions"][-1]["codes"][0]["evidence"][0]
+    assert set(evidence) == {"unit_id", "text", "start", "end", "score"}
+    code, out, _ = run_cli(monkeypatch, capsys, "suggest", docs / "ECIU" / "eciu-event.txt", "--model", bundle.path)
+    assert code == 0 and "eciu-event" in out and "AP-EVENT" in out
+
+
+def test_suggest_unreadable_file_exits_2(env, tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "image.png"
+    bad.write_bytes(b"\x89PNG")
+    code, out, err = run_cli(monkeypatch, capsys, "suggest", bad, "--model", env[1].path)
+    assert code == 2 and "image.png" in err
+
+
+def test_aggregate_gates_ranks_and_limits_evidence():
+    probabilities = np.array([[0.9, 0.1], [0.5, 0.2], [0.6, 0.3], [0.4, 0.0], [0.95, 0.0]])
+    relevant = np.array([True, True, True, True, False])
+    predicted = probabilities >= 0.45
+    predicted[4] = False
+    summary = aggregate(probabilities, relevant, predicted, k=3)
+    assert summary.confidence[0] == pytest.approx(1 - 0.1 * 0.4 * 0.5)  # top 3 relevant: .9 .6 .5
+    assert summary.evidence_count.tolist() == [3, 0]
+    assert summary.evidence[0] == [0, 2, 1]
+    assert summary.evidence[1] == []
+
+
+def test_score_writes_unit_scores_document_codes_alliance_matrix_and_approach_table(env, monkeypatch, capsys):
+    tmp, bundle, docs = env
+    ingest_paths([docs], tmp / "corpus")
+    corpus = load_corpus(tmp / "corpus")
+    code, out, _ = run_cli(monkeypatch, capsys, "score", tmp / "corpus", "--out", tmp / "scores", "--model", bundle.path)
+    assert code == 0 and "Approaches on micro-credentials in each alliance (N = 2)" in out
+    scores = tmp / "scores"
+    units = pd.read_parquet(scores / "unit_scores.parquet")
+    labels = load_codebook().label_ids
+    assert len(units) == len(corpus.units) and set(labels) <= set(units.columns)
+    assert units["unit_id"].tolist() == corpus.units["unit_id"].tolist()
+    doc_codes = pd.read_csv(scores / "document_codes.csv")
+    for row in doc_codes.itertuples():
+        assert all(unit.startswith(row.doc_id) for unit in row.evidence_units.split())
+    matrix = pd.read_csv(scores / "alliance_matrix.csv")
+    assert sorted(matrix["alliance"]) == ["CIVIS", "ECIU"]
+    assert [c for c in matrix.columns if c.endswith("_confidence")] == [f"{label}_confidence" for label in labels]
+    eciu = matrix.set_index("alliance").loc["ECIU"]
+    assert eciu["documents"] == 2 and eciu["AP-EVENT_evidence"] >= 1
+    table = pd.read_csv(scores / "approach_table.csv", dtype=str, keep_default_na=False)
+    assert table["Alliance"].tolist() == ["CIVIS", "ECIU", "No. and % of alliances per type"]
+    body = table.iloc[:2]
+    types = [c for c in table.columns if c not in ("Alliance", "Types per alliance")]
+    assert types == [a.name for a in load_codebook().approach_types]
+    for column in types:
+        count = (body[column] == "X").sum()
+        assert table.iloc[2][column] == f"{count} ({100 * count / 2:.2f}%)"
+    assert body["Types per alliance"].astype(int).tolist() == (body[types] == "X").sum(axis=1).tolist()
+    assert (scores / "approach_table.md").read_text().startswith("| Alliance |")
+
+
+def test_score_result_matches_the_predictor(env):
+    tmp, bundle, docs = env
+    ingest_paths([docs], tmp / "corpus2")
+    predictor = Predictor(bundle, embeddings.Embedder(HashingEncoder(), None))
+    corpus = load_corpus(tmp / "corpus2")
+    result = score_corpus(corpus, predictor, load_codebook(), tmp / "scores2")
+    direct = predictor.score(corpus.units["text"].tolist())
+    np.testing.assert_allclose(result.unit_scores[direct.label_ids].to_numpy(), direct.probabilities, rtol=1e-5)
+    assert result.unit_scores["codes"].map(list).tolist() == direct.codes()
+
+
+def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+    monkeypatch.setattr(default, "DEFAULT_MODEL", tmp_path / "models" / "default")
+    monkeypatch.setattr(default, "DEFAULT_EXAMPLES", tmp_path / "examples.jsonl")
+    calls = []
+    real_train = train.train_model
+    monkeypatch.setattr(train, "train_model", lambda *a, **k: calls.append(a) or real_train(*a, **k))
+    codebook = load_codebook()
+    with pytest.raises(Exception, match="no shipped examples"):
+        default.default_model(codebook)
+    write_examples(tmp_path / "examples.jsonl")
+    first = default.default_model(codebook)
+    again = default.default_model(codebook)
+    assert len(calls) == 1 and again.info["created"] == first.info["created"]
+    write_examples(tmp_path / "examples.jsonl", seed=9)
+    default.default_model(codebook)
+    assert len(calls) == 2
+
+
+def test_predict_with_the_real_encoder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    examples = write_examples(tmp_path / "examples.jsonl", n_docs=4, units_per_doc=10, seed=4)
+    bundle = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=3)).bundle
+    units = tmp_path / "units.jsonl"
+    units.write_text(json.dumps({"unit_id": "x", "text": "Learners can enrol in an online module of four weeks."}) + "\n")
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", units, "--model", bundle.path)
+    assert code == 0
+    assert len(json.loads(out)["scores"]) == 39

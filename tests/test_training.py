@@ -1,0 +1,285 @@
+"""Training: folds by document, thresholds, cross-fitting, baselines, calibration, the train command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matrixcoder.errors import InputError
+from matrixcoder.labels import load_codebook
+from matrixcoder.training import embeddings
+from matrixcoder.training.cv import System, cross_validate, evaluate
+from matrixcoder.training.data import UnitBatch, load_training_set
+from matrixcoder.training.folds import document_folds, repeats_needed
+from matrixcoder.training.keywords import KeywordRules
+from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
+from matrixcoder.training.train import TrainConfig, train_model
+from matrixcoder.training.zeroshot import ZeroShot
+
+# Five labels with their own vocabulary; the other 34 never occur and fall back to zero-shot.
+VOCABULARY = {
+    "CL1": "stackable credits accumulate towards degree qualification",
+    "AP-MC": "course enrol learners module weeks online",
+    "SI6": "recognised across partner universities alliance mutual",
+    "FD3": "ects credit transfer system european structured",
+    "CB4": "funding budget financial sustainability unclear money",
+}
+FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
+
+
+class HashingEncoder:
+    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder."""
+
+    name = "hashing-test-encoder"
+    fingerprint = "hashing-64"
+
+    def encode(self, texts):
+        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
+        return vectors
+
+
+def write_examples(path, n_docs=9, units_per_doc=14, seed=0, coder="A"):
+    rng = random.Random(seed)
+    with path.open("w") as handle:
+        for d in range(n_docs):
+            for u in range(units_per_doc):
+                if rng.random() < 0.4:
+                    codes, words = [], rng.sample(FILLER, 4)
+                else:
+                    code = rng.choice(sorted(VOCABULARY))
+                    codes, words = [code], rng.sample(VOCABULARY[code].split(), 4) + rng.sample(FILLER, 2)
+                rng.shuffle(words)
+                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": " ".join(words), "codes": codes, "coder": coder}
+                handle.write(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.fixture
+def fake_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        examples = write_examples(tmp / "examples.jsonl")
+        result = train_model(examples, tmp / "model", TrainConfig(compare=True, n_splits=3, min_positives=5))
+    return examples, result
+
+
+def test_folds_keep_documents_whole_and_cover_every_unit():
+    rng = np.random.default_rng(0)
+    doc_ids = np.repeat([f"D{i}" for i in range(12)], rng.integers(3, 9, size=12))
+    Y = (rng.random((len(doc_ids), 6)) < 0.2).astype(np.int8)
+    folds = document_folds(doc_ids, Y, n_splits=4, n_repeats=2, random_state=1)
+    assert len(folds) == 2
+    for repeat in folds:
+        assert sorted(np.concatenate(repeat).tolist()) == list(range(len(doc_ids)))
+        for test in repeat:
+            train = np.setdiff1d(np.arange(len(doc_ids)), test)
+            assert not set(doc_ids[test]) & set(doc_ids[train])
+    assert [t.tolist() for t in folds[0]] != [t.tolist() for t in folds[1]]
+
+
+def test_too_few_documents_for_the_folds():
+    with pytest.raises(ValueError, match="at least 5 documents"):
+        document_folds(np.array(["a", "a", "b"]), np.ones((3, 1)), n_splits=5, n_repeats=1)
+
+
+def test_repeats_only_where_labels_are_rare():
+    doc_ids = np.repeat([f"D{i}" for i in range(20)], 2)
+    common = np.ones((40, 1), dtype=np.int8)
+    rare = np.zeros((40, 1), dtype=np.int8)
+    rare[:4] = 1  # two documents only
+    assert repeats_needed(doc_ids, common, n_splits=5) == 1
+    assert repeats_needed(doc_ids, np.hstack([common, rare]), n_splits=5) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.booleans()), min_size=1, max_size=30))
+def test_best_threshold_matches_brute_force(pairs):
+    scores = np.array([s / 4 for s, _ in pairs])
+    y = np.array([label for _, label in pairs])
+    t = best_threshold(scores, y)
+    if not y.any():
+        assert t == float("inf")
+        return
+
+    def f1(cut):
+        predicted = scores >= cut
+        tp = (predicted & y).sum()
+        return 2 * tp / (predicted.sum() + y.sum())
+
+    assert f1(t) == pytest.approx(max(f1(c) for c in np.unique(scores)))
+    assert t not in set(scores.tolist())  # cuts fall between scores
+
+
+def test_gate_threshold_drops_code_free_units_only_when_that_helps():
+    Y = np.array([[1, 0], [0, 1], [0, 0], [0, 0]])
+    predicted = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    gate = np.array([0.9, 0.8, 0.2, 0.1])
+    cut = best_gate_threshold(gate, predicted, Y)
+    assert 0.2 < cut < 0.8
+    assert best_gate_threshold(gate, Y, Y) == float("-inf")
+
+
+def test_cross_validation_never_trains_on_a_test_document():
+    doc_ids = np.repeat([f"D{i}" for i in range(6)], 5)
+    texts = [f"{doc} unit {i}" for i, doc in enumerate(doc_ids)]
+    Y = np.zeros((30, 2), dtype=np.int8)
+    Y[::3, 0] = 1
+    Y[1::4, 1] = 1
+    seen: list[tuple[set, set]] = []
+
+    class Spy:
+        def fit(self, X, Y):
+            self.train_docs = {t.split()[0] for t in X.texts}
+            return self
+
+        def decision_function(self, X):
+            seen.append((self.train_docs, {t.split()[0] for t in X.texts}))
+            return np.zeros((len(X), 2))
+
+    folds = document_folds(doc_ids, Y, n_splits=3, n_repeats=1)
+    X = UnitBatch(texts, np.zeros((30, 4), dtype=np.float32))
+    cross_validate(X, Y, folds, [System("spy", Spy, np.ones(2, dtype=bool))])
+    assert len(seen) == 3
+    assert all(not train & test for train, test in seen)
+
+
+def test_cross_fitted_thresholds_are_not_tuned_on_the_test_fold():
+    # Scores rank the truth perfectly, but on a different scale in each fold: a threshold tuned on
+    # the other folds cannot fit this fold, so perfect figures would reveal leakage.
+    doc_ids = np.repeat(["a", "b"], 10)
+    y = np.tile([1, 0], 10)[:, None]
+    scale = np.where(doc_ids == "a", 1.0, 10.0)
+    scores = (y[:, 0] * 2.0 + 1.0) * scale
+    folds = [[np.flatnonzero(doc_ids == "a"), np.flatnonzero(doc_ids == "b")]]
+    from matrixcoder.training.cv import OutOfFold
+
+    oof = OutOfFold(System("s", object, np.ones(1, dtype=bool)), scores[None, :, None], None)
+    report = evaluate(oof, y, folds, ["L"])
+    assert report["micro_f1"] < 1.0
+
+
+def test_keyword_rules_match_case_insensitively(codebook):
+    rules = KeywordRules(codebook).fit(None, None)
+    X = UnitBatch(["These modules are STACKABLE towards a degree.", "Lunch at noon."], np.zeros((2, 2)))
+    scores = rules.decision_function(X)
+    cl1 = codebook.label_ids.index("CL1")
+    assert scores[0, cl1] == 1.0 and scores[1, cl1] == -1.0
+    assert (scores[1] == -1.0).all()
+
+
+def test_zero_shot_linear_form_equals_its_scores():
+    rng = np.random.default_rng(0)
+    prototypes = rng.normal(size=(3, 8))
+    prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
+    X = UnitBatch(["t"] * 40, rng.normal(size=(40, 8)))
+    Y = (X.embeddings @ prototypes.T > 0.5).astype(np.int8)
+    model = ZeroShot(prototypes).fit(X, Y)
+    coef, intercept = model.linear_form()
+    np.testing.assert_allclose(X.embeddings @ coef.T + intercept, model.log_odds(X))
+
+
+def test_training_set_takes_one_coder(tmp_path, codebook):
+    path = write_examples(tmp_path / "a.jsonl")
+    first = json.loads(path.read_text().splitlines()[0])
+    with path.open("a") as handle:
+        handle.write(json.dumps(first | {"codes": ["CL2"], "coder": "B"}) + "\n")
+    data = load_training_set(path, codebook, "A")
+    assert data.Y[:, codebook.label_ids.index("CL2")].sum() == 0
+    with pytest.raises(InputError, match="no units coded by coder 'C'.*A, B"):
+        load_training_set(path, codebook, "C")
+
+
+def test_train_needs_three_documents(fake_env):
+    examples = write_examples(fake_env / "two.jsonl", n_docs=2)
+    with pytest.raises(InputError, match="at least 3 documents"):
+        train_model(examples, fake_env / "model", TrainConfig())
+
+
+def test_trained_bundle_has_a_threshold_per_label(trained, codebook):
+    _, result = trained
+    bundle = result.bundle
+    assert bundle.thresholds.shape == (len(codebook.label_ids) + 1,)
+    assert ((bundle.thresholds >= 0) & (bundle.thresholds <= 1)).all()
+    heads = [codebook.label_ids.index(label) for label in VOCABULARY]
+    assert len(set(np.round(bundle.thresholds[heads], 6))) > 1  # tuned per label, not one global cut
+    assert set(bundle.fallback_labels) == set(codebook.label_ids) - set(VOCABULARY)
+    saved = json.loads((bundle.path / "thresholds.json").read_text())
+    assert list(saved) == codebook.label_ids + ["relevance"]
+
+
+def test_compare_runs_model_and_baselines_on_the_same_folds(trained):
+    _, result = trained
+    names = set(result.systems)
+    assert {"keyword rules", "tf-idf + logistic regression", "zero-shot similarity"} <= names
+    assert result.selected in names and f"{result.selected} without relevance gate" in names
+    for report in result.systems.values():
+        for key in ("micro_f1", "macro_f1", "mean_kappa"):
+            assert -1.0 <= report[key] <= 1.0
+    # The separable vocabulary makes the trained model clearly better than rules on these data.
+    assert result.systems[result.selected]["macro_f1"] > result.systems["keyword rules"]["macro_f1"]
+
+
+def test_calibration_keeps_the_cross_validated_decisions(trained, codebook):
+    examples, result = trained
+    bundle = result.bundle
+    data = load_training_set(examples, codebook)
+    X = UnitBatch(data.texts, embeddings.Embedder(HashingEncoder(), None).embed(data.texts))
+    probabilities = bundle.probabilities(X)
+    assert probabilities.shape == (len(data.texts), len(codebook.label_ids) + 1)
+    predicted = (probabilities[:, :-1] >= bundle.thresholds[:-1]) & (probabilities[:, -1:] >= bundle.thresholds[-1])
+    heads = [codebook.label_ids.index(label) for label in VOCABULARY]
+    # Fitted on all units, the heads should reproduce the training codes almost everywhere.
+    agreement = (predicted[:, heads] == data.Y[:, heads].astype(bool)).mean()
+    assert agreement > 0.9
+
+
+def test_model_card_names_fallback_labels_and_support(trained):
+    _, result = trained
+    card = (result.bundle.path / "MODEL.md").read_text()
+    assert "## Zero-shot labels" in card and "SI1" in card.split("## Zero-shot labels")[1].split("##")[0]
+    assert re.search(r"\| CL1 \| Stackable modules \| head \| \d+ \|", card)
+
+
+def test_train_command_prints_the_comparison(fake_env, capsys, monkeypatch):
+    from matrixcoder.cli import main
+
+    examples = write_examples(fake_env / "examples.jsonl", n_docs=6, units_per_doc=12, seed=3)
+    monkeypatch.setattr("sys.argv", ["matrixcoder", "train", str(examples), "--out", str(fake_env / "m"), "--compare"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    out = capsys.readouterr().out
+    assert stop.value.code == 0
+    for name in ("keyword rules", "tf-idf + logistic regression", "zero-shot similarity", "◀ model"):
+        assert name in out
+    assert (fake_env / "m" / "MODEL.md").is_file()
+
+
+def test_train_with_the_real_encoder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    examples = write_examples(tmp_path / "examples.jsonl", n_docs=5, units_per_doc=10, seed=5)
+    result = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=3))
+    assert result.bundle.info["encoder"]["dim"] == 384
+    assert result.bundle.coef_embedding.shape == (len(load_codebook().label_ids) + 1, 384)

@@ -1,0 +1,57 @@
+"""``matrixcoder train``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from matrixcoder.console import console, print_table
+from matrixcoder.labels.codebook import load_codebook
+
+__all__ = ["train"]
+
+
+def train(
+    examples: Annotated[Path, typer.Argument(help="Hand-coded units (JSON Lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Model bundle folder to write, e.g. models/mymodel.")],
+    compare: Annotated[bool, typer.Option("--compare", help="Also cross-validate the baselines on the same folds.")] = False,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local model folder or cached model name (default: bundled all-MiniLM-L6-v2).")] = None,
+    coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
+    codebook: Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")] = None,
+) -> None:
+    """Cross-validate by document, fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
+    # Imported here so that other commands start without loading the training stack.
+    from matrixcoder.training.train import TrainConfig, train_model
+
+    result = train_model(examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook))
+    info = result.bundle.info
+    print_table(
+        f"Cross-validation: {info['cv']['n_splits']} folds by document × {info['cv']['n_repeats']} repeat(s), "
+        f"{info['training_data']['units']} units, {info['training_data']['documents']} documents",
+        ["system", "micro-F1", "macro-F1", "mean kappa", "empty units coded"],
+        [
+            [name + ("  ◀ model" if name == result.selected else ""), *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa")), f"{r['empty_coded']:.1%}"]
+            for name, r in result.systems.items()
+        ],
+    )
+    if compare:
+        per_label = result.systems[result.selected]["per_label"]
+        print_table(
+            "Per label (cross-validated)",
+            ["label", "mode", "support", "precision", "recall", "F1", "kappa"],
+            [[label["id"], label["mode"], label["support"], *_figures(per_label.get(label["id"]))] for label in info["labels"]],
+        )
+    fallback = result.bundle.fallback_labels
+    console.print(
+        f"Model written to {out} (features: {info['features']}; zero-shot labels: {', '.join(fallback) or 'none'}); "
+        f"card: {out / 'MODEL.md'}; MLflow run {info['mlflow']['run_id']}"
+    )
+
+
+def _figures(figures: dict | None) -> list[str]:
+    keys = ("precision", "recall", "f1", "kappa")
+    if figures is None:
+        return ["–"] * len(keys)
+    return ["–" if figures[key] is None else f"{figures[key]:.3f}" for key in keys]

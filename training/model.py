@@ -1,0 +1,56 @@
+"""The trained system: label heads, zero-shot fallback for rare labels, and a relevance gate."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from matrixcoder.training.data import UnitBatch
+from matrixcoder.training.heads import LinearHeads
+from matrixcoder.training.zeroshot import ZeroShot
+
+__all__ = ["MatrixModel"]
+
+
+class MatrixModel(BaseEstimator):
+    """Per-label linear heads, zero-shot scores for labels with too few examples, and a gate.
+
+    The relevance gate is a head of its own for "this unit carries any code", learnt from the
+    coded-empty units: most sentences of an alliance website say nothing about
+    micro-credentials, and one decision for all labels rejects them better than 39
+    separate thresholds do. Whether it helps, and how strict it is, is decided on
+    out-of-fold scores (see :mod:`matrixcoder.training.cv`).
+
+    Args:
+        features: Feature set of the heads and the gate (see ``LinearHeads``).
+        C: Inverse regularisation strength of the heads.
+        fallback: One flag per label: True scores that label zero-shot instead of with a head.
+        prototypes: Unit-length embedding of each label's description, one row per label.
+    """
+
+    def __init__(self, features: str, C: float, fallback: np.ndarray, prototypes: np.ndarray) -> None:
+        self.features = features
+        self.C = C
+        self.fallback = fallback
+        self.prototypes = prototypes
+
+    def fit(self, X: UnitBatch, Y: np.ndarray) -> MatrixModel:
+        heads = ~self.fallback
+        self.heads_ = LinearHeads(self.features, self.C).fit(X, Y[:, heads])
+        self.zero_shot_ = ZeroShot(self.prototypes).fit(X, Y) if self.fallback.any() else None
+        # Fitted on the same texts, the gate's TF-IDF vocabulary equals the heads' column for column,
+        # so the bundle ships one vocabulary for both.
+        self.gate_ = LinearHeads(self.features, self.C).fit(X, Y.any(axis=1, keepdims=True))
+        return self
+
+    def decision_function(self, X: UnitBatch) -> np.ndarray:
+        """Head log-odds for head labels; zero-shot margins (decide at 0) for fallback labels."""
+        scores = np.zeros((len(X), len(self.fallback)))
+        scores[:, ~self.fallback] = self.heads_.decision_function(X)
+        if self.zero_shot_ is not None:
+            scores[:, self.fallback] = self.zero_shot_.decision_function(X)[:, self.fallback]
+        return scores
+
+    def relevance(self, X: UnitBatch) -> np.ndarray:
+        """Gate log-odds that a unit carries any code."""
+        return self.gate_.decision_function(X)[:, 0]

@@ -1,0 +1,198 @@
+"""Train a model bundle from hand-coded units: embed, cross-validate by document, fit, log."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from matrixcoder.errors import InputError
+from matrixcoder.fileio import atomic_path
+from matrixcoder.labels.codebook import Codebook, load_codebook
+from matrixcoder.models.bundle import BUNDLE_FORMAT, RELEVANCE, ModelBundle
+from matrixcoder.models.card import render_card
+from matrixcoder.training import embeddings
+from matrixcoder.training.calibration import calibrated_layer
+from matrixcoder.training.cv import System, cross_validate, evaluate
+from matrixcoder.training.data import TrainingSet, UnitBatch, load_training_set
+from matrixcoder.training.folds import document_folds, repeats_needed
+from matrixcoder.training.heads import LinearHeads
+from matrixcoder.training.keywords import KeywordRules
+from matrixcoder.training.model import MatrixModel
+from matrixcoder.training.tracking import log_training_run
+from matrixcoder.training.zeroshot import ZeroShot, label_prompts
+
+__all__ = ["MODEL_FEATURE_SETS", "TrainConfig", "TrainResult", "train_model"]
+
+# Candidate feature sets of the model; the first wins ties (simpler, no vocabulary to ship).
+MODEL_FEATURE_SETS = ("embedding", "embedding+tfidf")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        encoder: Encoder name or folder; None for the bundled all-MiniLM-L6-v2.
+        coder: Whose codes to learn.
+        compare: Also cross-validate the baselines on the same folds.
+        n_splits: Folds per repeat (fewer when there are fewer documents).
+        C: Inverse regularisation strength of the logistic heads.
+        min_positives: Labels with fewer positive units are scored zero-shot.
+        random_state: Seed of the fold shuffles.
+    """
+
+    encoder: str | None = None
+    coder: str = "A"
+    compare: bool = False
+    n_splits: int = 5
+    C: float = 4.0
+    min_positives: int = 10
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The written bundle and the cross-validated figures of every system."""
+
+    bundle: ModelBundle
+    systems: dict[str, dict]
+    selected: str
+
+
+def train_model(
+    examples: str | Path, out: str | Path, config: TrainConfig = TrainConfig(), codebook: Codebook | None = None
+) -> TrainResult:
+    """Cross-validate, fit on all units, and write a bundle to ``out`` (atomically), logged to MLflow.
+
+    Raises:
+        InputError: Bad examples, too few documents, or an encoder that cannot be found.
+    """
+    codebook = codebook or load_codebook()
+    data = load_training_set(examples, codebook, config.coder)
+    if data.n_documents < 3:
+        raise InputError(examples, f"cross-validation by document needs at least 3 documents, found {data.n_documents}")
+    encoder = embeddings.load_encoder(config.encoder)
+    embedder = embeddings.default_embedder(encoder)
+    X = UnitBatch(data.texts, embedder.embed(data.texts, "embedding examples"))
+    prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
+
+    n_splits = min(config.n_splits, data.n_documents)
+    folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
+    fallback = data.support < config.min_positives
+    candidates = [
+        System(f"model ({features})", partial(MatrixModel, features, config.C, fallback, prototypes), ~fallback, gated=True)
+        for features in MODEL_FEATURE_SETS
+    ]
+    tuned, untuned = np.ones(len(codebook.labels), dtype=bool), np.zeros(len(codebook.labels), dtype=bool)
+    baselines = [
+        System("keyword rules", partial(KeywordRules, codebook), untuned),
+        System("tf-idf + logistic regression", partial(LinearHeads, "tfidf", config.C), tuned),
+        System("zero-shot similarity", partial(ZeroShot, prototypes), untuned),
+    ]
+    oofs = cross_validate(X, data.Y, folds, candidates + (baselines if config.compare else []))
+    systems = {oof.system.name: evaluate(oof, data.Y, folds, data.label_ids) for oof in oofs}
+    best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name]["macro_f1"], -i))
+    chosen = oofs[best]
+    systems[f"{chosen.system.name} without relevance gate"] = evaluate(chosen, data.Y, folds, data.label_ids, gate=False)
+
+    features = MODEL_FEATURE_SETS[best]
+    final = chosen.system.make().fit(X, data.Y)
+    layer = calibrated_layer(final, chosen, data.Y)
+    dim = X.embeddings.shape[1]
+    out = Path(out)
+    info = _bundle_info(out.name, data, codebook, encoder, dim, features, fallback, config, folds, systems[chosen.system.name])
+    metrics = {"selected": chosen.system.name, "systems": systems}
+    thresholds = dict(zip([*data.label_ids, RELEVANCE], layer.thresholds.tolist()))
+    bundle = ModelBundle(
+        info=info,
+        coef_embedding=layer.coef[:, :dim],
+        coef_tfidf=layer.coef[:, dim:] if final.heads_.tfidf_ else None,
+        intercept=layer.intercept,
+        thresholds=layer.thresholds,
+        tfidf=final.heads_.tfidf_,
+        metrics=metrics,
+        card=render_card(info, metrics, thresholds, codebook),
+    )
+    with atomic_path(out) as folder:
+        log_training_run(bundle, folder, _params(info), _flat_metrics(systems, chosen.system.name))
+    bundle.path = out
+    return TrainResult(bundle=bundle, systems=systems, selected=chosen.system.name)
+
+
+def _bundle_info(
+    name: str,
+    data: TrainingSet,
+    codebook: Codebook,
+    encoder: embeddings.TextEncoder,
+    dim: int,
+    features: str,
+    fallback: np.ndarray,
+    config: TrainConfig,
+    folds: list[list[np.ndarray]],
+    report: dict,
+) -> dict:
+    return {
+        "format": BUNDLE_FORMAT,
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "encoder": {"name": encoder.name, "fingerprint": encoder.fingerprint, "dim": dim},
+        "codebook": {"name": codebook.name, "version": codebook.version, "content_hash": codebook.content_hash},
+        "training_data": {
+            "path": str(data.path),
+            "sha256": data.sha256,
+            "coder": data.coder,
+            "units": len(data.texts),
+            "documents": data.n_documents,
+            "empty_units": int((~data.Y.any(axis=1)).sum()),
+        },
+        "features": features,
+        "labels": [
+            {"id": label, "mode": "zero-shot" if fallback[j] else "head", "support": int(data.support[j])}
+            for j, label in enumerate(data.label_ids)
+        ],
+        "config": {key: value for key, value in asdict(config).items() if key not in ("encoder", "coder", "compare")},
+        "cv": {
+            "n_splits": len(folds[0]),
+            "n_repeats": len(folds),
+            "feature_sets": list(MODEL_FEATURE_SETS),
+            "micro_f1": report["micro_f1"],
+            "macro_f1": report["macro_f1"],
+            "mean_kappa": report["mean_kappa"],
+        },
+    }
+
+
+def _params(info: dict) -> dict:
+    return {
+        "encoder": info["encoder"]["name"],
+        "encoder_fingerprint": info["encoder"]["fingerprint"],
+        "codebook_hash": info["codebook"]["content_hash"],
+        "training_sha256": info["training_data"]["sha256"],
+        "coder": info["training_data"]["coder"],
+        "units": info["training_data"]["units"],
+        "documents": info["training_data"]["documents"],
+        "features": info["features"],
+        "fallback_labels": " ".join(label["id"] for label in info["labels"] if label["mode"] == "zero-shot") or "none",
+        "n_splits": info["cv"]["n_splits"],
+        "n_repeats": info["cv"]["n_repeats"],
+        **info["config"],
+    }
+
+
+def _flat_metrics(systems: dict[str, dict], selected: str) -> dict[str, float]:
+    """MLflow metric names: ``<system>.<figure>`` for each system, ``<figure>.<label>`` for the model."""
+    flat = {}
+    for name, report in systems.items():
+        key = "model" if name == selected else _slug(name)
+        flat |= {f"{key}.{figure}": report[figure] for figure in ("micro_f1", "macro_f1", "mean_kappa", "empty_coded")}
+    for label, figures in systems[selected]["per_label"].items():
+        flat |= {f"{figure}.{label}": figures[figure] for figure in ("f1", "precision", "recall", "kappa") if figures[figure] is not None}
+    return flat
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
