@@ -32,6 +32,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as _statsmodels_fleiss_ka
 
 __all__ = [
     "bootstrap_ci",
+    "bootstrap_indices",
     "cohen_kappa",
     "fleiss_kappa",
     "gwet_ac1",
@@ -40,6 +41,7 @@ __all__ = [
     "krippendorff_alpha_sets",
     "masi_distance",
     "percent_agreement",
+    "percentile_interval",
 ]
 
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -378,24 +380,57 @@ def bootstrap_ci(
     """
     if not samples:
         raise ValueError("bootstrap_ci needs at least one sample")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be positive, got {n_resamples}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     arrays = [np.asarray(sample) for sample in samples]
     unit_counts = {array.shape[axis] for array in arrays}
     if len(unit_counts) != 1:
         raise ValueError(f"samples disagree on the number of units: {sorted(unit_counts)}")
-    n_units = unit_counts.pop()
-    if n_units == 0:
-        raise ValueError("samples hold no units")
-    rng = np.random.default_rng(seed)
     estimates = []
-    for indices in rng.integers(0, n_units, size=(n_resamples, n_units)):
+    for indices in bootstrap_indices(unit_counts.pop(), n_resamples, seed):
         try:
             estimates.append(statistic(*(np.take(array, indices, axis=axis) for array in arrays)))
         except ValueError:
             continue
+    return percentile_interval(estimates, n_resamples, confidence)
+
+
+def bootstrap_indices(n_units: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """The seeded unit draws behind :func:`bootstrap_ci`, for statistics vectorised over replicates.
+
+    Args:
+        n_units: Number of units to resample.
+        n_resamples: Number of bootstrap replicates.
+        seed: Seed of the NumPy random generator.
+
+    Returns:
+        Integer array ``n_resamples x n_units``; row ``r`` holds the units of replicate ``r``.
+
+    Raises:
+        ValueError: On no units or a non-positive ``n_resamples``.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be positive, got {n_resamples}")
+    if n_units == 0:
+        raise ValueError("samples hold no units")
+    return np.random.default_rng(seed).integers(0, n_units, size=(n_resamples, n_units))
+
+
+def percentile_interval(estimates: Sequence[float], n_resamples: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the defined bootstrap estimates, as :func:`bootstrap_ci` reports it.
+
+    Args:
+        estimates: The replicates' estimates, undefined ones already left out.
+        n_resamples: How many replicates were drawn, defined or not.
+        confidence: Coverage of the interval, in (0, 1).
+
+    Returns:
+        The ``(low, high)`` percentile interval.
+
+    Raises:
+        ValueError: On a bad ``confidence``, or when fewer than half the replicates gave a
+            defined statistic.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if 2 * len(estimates) < n_resamples:
         raise ValueError(
             f"only {len(estimates)} of {n_resamples} resamples gave a defined statistic; "

@@ -1,0 +1,114 @@
+"""``matrixcoder agreement``, ``evaluate``, ``report approaches`` and ``codebook diagnose``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from matrixcoder.console import console
+from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
+from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.labels.commands import DEFAULT_EXAMPLES
+
+__all__ = ["agreement", "diagnose", "evaluate", "report_app"]
+
+report_app = typer.Typer(help="Reports for methodologists.", no_args_is_help=True)
+
+CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")]
+OutOption = Annotated[
+    Optional[Path], typer.Option("--out", help="Write <name>.md, <name>.json and <name>.html into this folder.")
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap draws.")]
+ResamplesOption = Annotated[int, typer.Option("--resamples", min=1000, help="Bootstrap replicates (at least 1000).")]
+
+
+def _emit(report, out: Path | None) -> None:
+    """Print the report's main tables, write its files, log to an active MLflow run."""
+    from matrixcoder.evaluation.reports import log_report, print_report, write_report
+
+    print_report(report)
+    files = write_report(report, out) if out is not None else []
+    for path in files:
+        console.print(f"wrote {path}")
+    log_report(report, files)
+
+
+def agreement(
+    coded: Annotated[Path, typer.Argument(help="Coded units (JSON Lines) with two or more coders.")],
+    out: OutOption = None,
+    resamples: ResamplesOption = 1000,
+    seed: SeedOption = 0,
+    codebook: CodebookOption = None,
+) -> None:
+    """Human coders among themselves: kappa, Krippendorff's alpha, Gwet's AC1 per label, with 95% intervals."""
+    from matrixcoder.evaluation.human_agreement import agreement_report, human_agreement
+    from matrixcoder.evaluation.multilabel import BootstrapConfig
+
+    book = load_codebook(codebook)
+    _, result, confusion = human_agreement(coded, book, BootstrapConfig(n_resamples=resamples, seed=seed))
+    _emit(agreement_report(result, confusion, book, str(coded)), out)
+
+
+@report_app.command("approaches")
+def approaches(
+    alliances: Annotated[
+        Path, typer.Option("--alliances", help="Alliance-level coding CSV, or the alliance_matrix.csv that `score` writes.")
+    ] = DEFAULT_ALLIANCES,
+    out: OutOption = None,
+    codebook: CodebookOption = None,
+) -> None:
+    """The paper's Table 2 recomputed from alliance-level coding, beside the figures the paper prints."""
+    from matrixcoder.evaluation.approach_report import approaches_report
+
+    _, _, report = approaches_report(alliances, load_codebook(codebook))
+    _emit(report, out)
+
+
+def diagnose(
+    coded: Annotated[
+        Optional[Path], typer.Argument(help="Coded units (JSON Lines); default: the shipped examples.")
+    ] = DEFAULT_EXAMPLES,
+    out: OutOption = None,
+    encoder: Annotated[
+        Optional[str], typer.Option("--encoder", help="Sentence encoder (default: bundled all-MiniLM-L6-v2).")
+    ] = None,
+    codebook: CodebookOption = None,
+) -> None:
+    """Overlapping definitions, codes confused in practice, rare codes, empty dimensions, and suggestions."""
+    from matrixcoder.evaluation.diagnostics import diagnose as run_diagnose
+    from matrixcoder.evaluation.diagnostics import diagnosis_report
+    from matrixcoder.evaluation.multilabel import coding_table
+    from matrixcoder.labels.coded_units import read_coded_units
+    from matrixcoder.training.embeddings import load_encoder
+
+    book = load_codebook(codebook)
+    table = coding_table(read_coded_units(coded, book), book.label_ids) if coded is not None else None
+    diagnosis = run_diagnose(book, load_encoder(encoder), table)
+    _emit(diagnosis_report(diagnosis, book, str(coded) if coded is not None else "none"), out)
+
+
+def evaluate(
+    gold: Annotated[Path, typer.Argument(help="Human-coded units (JSON Lines); a coder named 'gold' or 'adjudicated' is the gold standard.")],
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle folder (default: the default model).")] = None,
+    out: OutOption = None,
+    resamples: ResamplesOption = 1000,
+    seed: SeedOption = 0,
+    codebook: CodebookOption = None,
+) -> None:
+    """The model as one more coder: against each human and the gold, beside human-vs-human agreement."""
+    from matrixcoder.errors import InputError
+    from matrixcoder.evaluation.held_out import model_codes
+    from matrixcoder.evaluation.model_vs_human import MODEL, evaluate_model, evaluation_report
+    from matrixcoder.evaluation.multilabel import BootstrapConfig, coding_table
+    from matrixcoder.labels.coded_units import read_coded_units
+    from matrixcoder.models.default import resolve_model
+
+    book = load_codebook(codebook)
+    table = coding_table(read_coded_units(gold, book), book.label_ids)
+    if MODEL in table.coders:
+        raise InputError(gold, f"a coder is named '{MODEL}', the name the model takes in this comparison; rename that coder")
+    made = model_codes(gold, table, book, resolve_model(model, book))
+    evaluation = evaluate_model(table, made.codes, made.description, BootstrapConfig(n_resamples=resamples, seed=seed))
+    _emit(evaluation_report(evaluation, book, str(gold)), out)
