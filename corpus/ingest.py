@@ -18,7 +18,7 @@ from matrixcoder.corpus.store import write_corpus
 from matrixcoder.errors import InputError
 from matrixcoder.labels.alliances import read_alliances
 
-__all__ = ["IngestResult", "ingest_paths"]
+__all__ = ["IngestResult", "ingest_paths", "write_documents"]
 
 
 @dataclass
@@ -75,7 +75,7 @@ def ingest_paths(
             result.units.extend(segment(document))
     if not result.documents:
         raise InputError(", ".join(str(p) for p in paths), "no document could be ingested")
-    _write(out_dir, result)
+    write_documents(out_dir, result.documents, result.units, result.failures)
     return result
 
 
@@ -104,10 +104,27 @@ def _attribute(attributor: AllianceAttributor, assigned: dict[str, str], file: P
     return attributor.from_folder(file, root) or attributor.from_text(text)
 
 
-def _write(out_dir: Path, result: IngestResult) -> None:
-    ingested_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    unit_counts = Counter(unit.doc_id for unit in result.units)
-    documents = pd.DataFrame(
+def write_documents(
+    out_dir: Path,
+    documents: list[Document],
+    units: list[Unit],
+    failures: list[tuple[str, str]],
+    provenance: list[dict] | None = None,
+    info: dict | None = None,
+) -> None:
+    """Write documents and their units as a corpus: the tables ``ingest`` and ``harvest`` share.
+
+    Args:
+        out_dir: The corpus folder (replaced atomically if it exists).
+        documents: The documents, each with its alliance.
+        units: Their units.
+        failures: Inputs that could not be used, as ``(source, problem)``.
+        provenance: Extra document columns, one dict per document in the same order.
+        info: Extra entries for ``corpus.json``.
+    """
+    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    unit_counts = Counter(unit.doc_id for unit in units)
+    documents_table = pd.DataFrame(
         {
             "doc_id": d.doc_id,
             "alliance": d.alliance,
@@ -116,18 +133,19 @@ def _write(out_dir: Path, result: IngestResult) -> None:
             "sha256": d.sha256,
             "language": d.language,
             "n_units": unit_counts[d.doc_id],
-            "ingested_at": ingested_at,
+            "ingested_at": created_at,
+            **(provenance[i] if provenance else {}),
             "page_starts": list(d.page_starts),
             "text": d.text,
         }
-        for d in result.documents
+        for i, d in enumerate(documents)
     )
-    units = pd.DataFrame([dataclasses.asdict(unit) for unit in result.units]).astype({"page": "Int64"})
-    info = {
-        "created_at": ingested_at,
-        "documents": len(documents),
-        "units": len(units),
-        "languages": dict(Counter(d.language for d in result.documents)),
-        "failures": [{"source": source, "problem": problem} for source, problem in result.failures],
+    units_table = pd.DataFrame([dataclasses.asdict(unit) for unit in units]).astype({"page": "Int64"})
+    summary = {
+        "created_at": created_at,
+        "documents": len(documents_table),
+        "units": len(units_table),
+        "languages": dict(Counter(d.language for d in documents)),
+        "failures": [{"source": source, "problem": problem} for source, problem in failures],
     }
-    write_corpus(out_dir, documents, units, info)
+    write_corpus(out_dir, documents_table, units_table, summary | (info or {}))

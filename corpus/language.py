@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-__all__ = ["detect_language"]
+__all__ = ["LANGUAGES", "detect_language"]
 
 # The 24 official EU languages plus the co-official and neighbouring languages that alliance
 # members publish in; restricting the label set makes short texts far less error-prone.

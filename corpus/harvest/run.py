@@ -1,0 +1,83 @@
+"""``harvest``: crawl, then write the corpus; the crawl state and raw snapshots stay beside it."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from matrixcoder.corpus.harvest.build import AllianceSummary, build_documents
+from matrixcoder.corpus.harvest.config import HarvestConfig
+from matrixcoder.corpus.harvest.crawl import crawl
+from matrixcoder.corpus.harvest.frontier import Frontier
+from matrixcoder.corpus.harvest.seeds import read_seeds
+from matrixcoder.corpus.ingest import write_documents
+from matrixcoder.errors import InputError
+
+__all__ = ["HarvestResult", "harvest", "work_dir_for"]
+
+
+@dataclass
+class HarvestResult:
+    """What a harvest wrote, per alliance, and where its state lives."""
+
+    documents: int
+    units: int
+    summary: dict[str, AllianceSummary]
+    work_dir: Path
+
+
+def work_dir_for(out_dir: Path) -> Path:
+    """The folder beside the corpus that keeps the crawl state and the raw snapshots.
+
+    It sits outside the corpus folder because that folder is replaced whole on every write.
+    """
+    return out_dir.parent / f"{out_dir.name}.harvest"
+
+
+def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig) -> HarvestResult:
+    """Crawl the seeds' sites and write what they hold as a corpus at ``out_dir``.
+
+    Run again with the same ``out_dir`` to resume an interrupted harvest: URLs already
+    visited are not fetched again, and the corpus is rebuilt from the raw snapshots (so a new
+    ``since``/``until`` needs no fetching either). The corpus is written only at the end,
+    atomically.
+
+    Raises:
+        InputError: Bad seeds file or settings, or no document at all could be harvested.
+    """
+    seeds = read_seeds(seeds_path)
+    work_dir = work_dir_for(out_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(Frontier(work_dir / "state.sqlite")) as frontier:
+        frontier.start_run(config.params())
+        crawl(seeds, config, frontier, work_dir)
+        alliances = list(dict.fromkeys(seed.alliance for seed in seeds))
+        built = build_documents(frontier, work_dir, out_dir, config, alliances)
+    if not built.documents:
+        raise InputError(seeds_path, f"no document could be harvested (crawl state kept in {work_dir})")
+    retrieved = sorted(record["retrieved_at"] for record in built.provenance)
+    info = {
+        "harvest": {
+            "harvested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "first_retrieved_at": retrieved[0],
+            "last_retrieved_at": retrieved[-1],
+            "seeds": str(seeds_path),
+            "state": str(work_dir / "state.sqlite"),
+            "params": config.params(),
+            "alliances": {
+                alliance: {
+                    "fetched": s.fetched,
+                    "documents": s.documents,
+                    "robots": s.robots,
+                    "duplicates": s.duplicates,
+                    "outside_dates": s.outside,
+                    "errors": dict(s.errors),
+                }
+                for alliance, s in built.summary.items()
+            },
+        }
+    }
+    write_documents(out_dir, built.documents, built.units, built.failures, provenance=built.provenance, info=info)
+    return HarvestResult(len(built.documents), len(built.units), built.summary, work_dir)
