@@ -1,0 +1,156 @@
+"""Commands that connect matrixcoder with the analysts' tools.
+
+``codebook export --format qdc``, ``import qdpx|qdc|labelstudio|prodigy|doccano`` and
+``export labelstudio|prodigy|doccano``. Each is a thin wrapper over ``labels.refi_qda``,
+``labels.qdpx_import`` and ``labels.annotation_tools``.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from matrixcoder.console import console, err_console, print_table
+from matrixcoder.errors import InputError
+from matrixcoder.fileio import write_jsonl
+from matrixcoder.labels import annotation_tools as tools
+from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.labels.coded_units import CodedUnit
+from matrixcoder.labels.counts import coding_summary
+from matrixcoder.labels.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx, map_codes, read_code_list, read_mapping, write_mapping
+from matrixcoder.labels.refi_qda import write_qdc
+
+__all__ = ["codebook_export", "export_app", "import_app"]
+
+CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")]
+CodedOutput = Annotated[Path, typer.Option("-o", "--output", help="Coded units to write (JSON Lines).")]
+
+import_app = typer.Typer(help="Read coding done in NVivo, ATLAS.ti, MAXQDA, QualCoder or annotation tools as coded units.", no_args_is_help=True)
+export_app = typer.Typer(help="Write units, with suggested codes as pre-annotations, for Label Studio, Prodigy or doccano.", no_args_is_help=True)
+
+
+class CodebookFormat(str, enum.Enum):
+    qdc = "qdc"
+
+
+def codebook_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write, e.g. codebook.qdc.")],
+    output_format: Annotated[CodebookFormat, typer.Option("--format", help="qdc: REFI-QDA codebook for NVivo, ATLAS.ti, MAXQDA, QualCoder.")] = CodebookFormat.qdc,
+    codebook: CodebookOption = None,
+) -> None:
+    """Write the codebook for QDA software: dimensions as parent codes, codes nested, stable GUIDs."""
+    book = load_codebook(codebook)
+    write_qdc(book, output)
+    console.print(f"Wrote {len(book.labels)} codes in {len(book.dimensions) + 1} groups to {output}")
+
+
+@import_app.command("qdpx")
+def import_qdpx_command(
+    project: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx) exported from the QDA tool.")],
+    output: CodedOutput,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="CSV with columns name,code (optionally guid) for renamed or extra codes; code '-' ignores one.")] = None,
+    overlap: Annotated[OverlapRule, typer.Option("--overlap", help="A sentence gets a selection's code if: any = they share a character; half = at least half the sentence is selected; inside = all of it is.")] = OverlapRule.half,
+    crlf: Annotated[CrlfCount, typer.Option("--crlf", help="How positions count \\r\\n: one (ATLAS.ti) or two characters; auto = one for ATLAS.ti projects.")] = CrlfCount.auto,
+    codebook: CodebookOption = None,
+) -> None:
+    """Turn a project's text codings into coded sentence units, one coder per user."""
+    book = load_codebook(codebook)
+    table = read_mapping(mapping, book) if mapping else None
+    result = import_qdpx(project, book, ImportConfig(overlap=overlap, crlf=crlf), table)
+    if not result.units:
+        raise InputError(project, "no codings on text selections to import")
+    _finish(result.units, result.notes, output)
+
+
+@import_app.command("qdc")
+def import_qdc_command(
+    codes: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc) or project (.qdpx).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Mapping CSV to write, review and pass to 'import qdpx --mapping'.")],
+    codebook: CodebookOption = None,
+) -> None:
+    """Draft a code mapping: each code of the file with the codebook id it maps to, if any."""
+    book = load_codebook(codebook)
+    matches = list(map_codes(read_code_list(codes), book).values())
+    write_mapping(matches, output)
+    unmapped = [m for m in matches if m.how == "unmapped" and m.code.codable]
+    console.print(f"Wrote {len(matches)} codes to {output}; {len(unmapped)} codable ones map to no codebook id (fill in 'code', or '-' to ignore)")
+
+
+@import_app.command("labelstudio")
+def import_labelstudio_command(
+    export: Annotated[Path, typer.Argument(help="Label Studio project export in JSON format.")],
+    output: CodedOutput,
+    codebook: CodebookOption = None,
+) -> None:
+    """Read reviewed Label Studio annotations as coded units (one coder per annotator)."""
+    result = tools.import_labelstudio(export, load_codebook(codebook))
+    _finish(result.units, result.notes, output)
+
+
+@import_app.command("prodigy")
+def import_prodigy_command(
+    export: Annotated[Path, typer.Argument(help="Output of 'prodigy db-out DATASET' (JSONL).")],
+    output: CodedOutput,
+    codebook: CodebookOption = None,
+) -> None:
+    """Read accepted Prodigy answers as coded units (one coder per annotator session)."""
+    result = tools.import_prodigy(export, load_codebook(codebook))
+    _finish(result.units, result.notes, output)
+
+
+@import_app.command("doccano")
+def import_doccano_command(
+    export: Annotated[Path, typer.Argument(help="doccano export: a .jsonl file, or the .zip with one file per user.")],
+    output: CodedOutput,
+    coder: Annotated[Optional[str], typer.Option("--coder", help="Coder name (default: the file name without extension).")] = None,
+    codebook: CodebookOption = None,
+) -> None:
+    """Read reviewed doccano labels as coded units."""
+    result = tools.import_doccano(export, load_codebook(codebook), coder)
+    _finish(result.units, result.notes, output)
+
+
+UnitsArgument = Annotated[Path, typer.Argument(help="Units (JSON Lines with doc_id, unit_id, text; start/end kept).")]
+PredictionsOption = Annotated[Optional[Path], typer.Option("--predictions", help="Output of 'matrixcoder predict' on the same units: the pre-annotations.")]
+ToolOutput = Annotated[Path, typer.Option("-o", "--output", help="Tasks file to write.")]
+
+
+@export_app.command("labelstudio")
+def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+    """Write Label Studio tasks (JSON, with predictions) and their labelling config (<name>-config.xml)."""
+    book = load_codebook(codebook)
+    tasks = tools.read_task_units(units, book, predictions)
+    config = tools.export_labelstudio(tasks, book, output)
+    console.print(f"Wrote {len(tasks)} tasks to {output} and the labelling config to {config}")
+
+
+@export_app.command("prodigy")
+def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+    """Write Prodigy choice tasks (JSONL) with suggested codes pre-selected."""
+    book = load_codebook(codebook)
+    tasks = tools.read_task_units(units, book, predictions)
+    tools.export_prodigy(tasks, book, output)
+    console.print(f"Wrote {len(tasks)} tasks to {output}")
+
+
+@export_app.command("doccano")
+def export_doccano_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+    """Write doccano text-classification JSONL with suggested codes as labels."""
+    tasks = tools.read_task_units(units, load_codebook(codebook), predictions)
+    tools.export_doccano(tasks, output)
+    console.print(f"Wrote {len(tasks)} tasks to {output}")
+
+
+def _finish(units: list[CodedUnit], notes: list[str], output: Path) -> None:
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    write_jsonl(output, (unit.to_json() for unit in units))
+    summary = coding_summary(units)
+    print_table(
+        f"Coded units written to {output}",
+        ["coder", "documents", "units", "no code", "codes per coded unit"],
+        [[row.Index, row.documents, row.units, f"{row.empty_share:.0%}", f"{row.codes_per_coded_unit:.2f}"] for row in summary.itertuples()],
+    )

@@ -1,0 +1,265 @@
+"""REFI-QDA building blocks shared by export and import: GUIDs, the codebook as codes, safe reading.
+
+REFI-QDA (https://www.qdasoftware.org/) is the exchange format of NVivo, ATLAS.ti, MAXQDA and
+QualCoder: a ``.qdc`` is a codebook (XML), a ``.qdpx`` a zip holding ``project.qde`` (XML) and
+the sources under ``sources/``. Files come from other people's machines, so reading is
+defensive: entry names must stay inside the archive, sizes are capped (as declared and as
+actually read), and XML with a DOCTYPE is refused, which rules out external entities and
+entity expansion bombs alike.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from lxml import etree
+
+from matrixcoder.errors import InputError
+from matrixcoder.fileio import atomic_path
+from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
+
+__all__ = [
+    "CODEBOOK_NS",
+    "PROJECT_NS",
+    "QdaCode",
+    "ReadLimits",
+    "SafeArchive",
+    "code_guid",
+    "codes_element",
+    "normalise_guid",
+    "parse_xml",
+    "read_codes",
+    "read_limited",
+    "stable_guid",
+    "write_qdc",
+]
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+# Fixed namespace for uuid5: the same code, source or user gets the same GUID on every export,
+# so a re-exported codebook merges with the one already in the analysts' project.
+_GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/matrixcoder/refi-qda")
+_CHUNK = 1 << 20
+# A DOCTYPE sits in the prolog: after an optional BOM, XML declaration and comments. Checked
+# before parsing so that an entity the parser cannot resolve still reads as a refused DOCTYPE;
+# the parsed tree is checked again for encodings this pattern does not see (UTF-16).
+_DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.S)
+
+
+def stable_guid(kind: str, key: str) -> str:
+    """A GUID derived from ``kind`` and ``key`` (uuid5), identical on every run."""
+    return str(uuid.uuid5(_GUID_NAMESPACE, f"{kind}:{key}"))
+
+
+def code_guid(code_id: str) -> str:
+    """The GUID of a codebook label (or, with ``dimension:`` ids, of a dimension parent)."""
+    return stable_guid("code", code_id)
+
+
+def codes_element(codebook: Codebook, namespace: str) -> etree._Element:
+    """The codebook as a ``<Codes>`` tree: one non-codable parent per dimension, codes nested.
+
+    The approach types get a parent of their own; recognition mechanisms, which the matrix
+    names but gives no codes, appear as an empty non-codable parent so the structure is complete.
+    """
+    codes = etree.Element(f"{{{namespace}}}Codes", nsmap={None: namespace})
+    groups = [(d.id, d.name, d.description) for d in sorted(codebook.dimensions, key=lambda d: d.order)]
+    groups.append((APPROACH_DIMENSION, codebook.dimension_name(APPROACH_DIMENSION), "Approach types of alliances (Table 2)."))
+    for dimension_id, name, description in groups:
+        parent = _code(codes, namespace, code_guid(f"dimension:{dimension_id}"), name, description, codable=False)
+        for label in codebook.labels:
+            if label.dimension == dimension_id:
+                _code(parent, namespace, code_guid(label.id), f"{label.id} – {label.name}", label.indicator, codable=True)
+    return codes
+
+
+def _code(parent: etree._Element, namespace: str, guid: str, name: str, description: str, codable: bool) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{namespace}}}Code", guid=guid, name=name, isCodable="true" if codable else "false")
+    etree.SubElement(element, f"{{{namespace}}}Description").text = description
+    return element
+
+
+def write_qdc(codebook: Codebook, path: str | Path) -> None:
+    """Write the codebook as a REFI-QDA ``.qdc`` file (atomically)."""
+    root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=f"matrixcoder codebook {codebook.version}")
+    root.append(codes_element(codebook, CODEBOOK_NS))
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
+
+
+@dataclass(frozen=True)
+class QdaCode:
+    """A code read from a REFI-QDA codebook; ``path`` is its names from the top, itself last."""
+
+    guid: str
+    name: str
+    path: tuple[str, ...]
+    parent: str | None
+    codable: bool
+
+
+def read_codes(codes: etree._Element | None) -> list[QdaCode]:
+    """Flatten a ``<Codes>`` element (any namespace), parents before their children."""
+    found: list[QdaCode] = []
+
+    def walk(element: etree._Element, parent: QdaCode | None) -> None:
+        for child in element:
+            if _local(child) != "Code":
+                continue
+            name = child.get("name", "")
+            code = QdaCode(
+                guid=normalise_guid(child.get("guid", "")),
+                name=name,
+                path=(parent.path if parent else ()) + (name,),
+                parent=parent.guid if parent else None,
+                codable=child.get("isCodable", "true").strip().lower() in ("true", "1"),
+            )
+            found.append(code)
+            walk(child, code)
+
+    if codes is not None:
+        walk(codes, None)
+    return found
+
+
+def normalise_guid(guid: str) -> str:
+    """GUIDs compare case-insensitively and may come in braces (``{...}``) from some tools."""
+    return guid.strip().strip("{}").lower()
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def parse_xml(data: bytes, source: str) -> etree._Element:
+    """Parse XML without network, DTDs or entity substitution; refuse any DOCTYPE.
+
+    Raises:
+        InputError: Not well-formed XML, or a DOCTYPE (REFI-QDA files never need one, and
+            it is where external entities and entity bombs live).
+    """
+    if _DOCTYPE.match(data):
+        raise InputError(source, "XML with a DOCTYPE is refused (entities are never resolved)")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InputError(source, f"not well-formed XML ({exc.msg}, line {exc.lineno})") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        raise InputError(source, "XML with a DOCTYPE is refused (entities are never resolved)")
+    return root
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps on what reading one file may decompress, so hostile archives cannot fill memory.
+
+    Attributes:
+        max_entry_bytes: Largest single entry (or external source file) read.
+        max_total_bytes: Largest sum over everything read from one archive.
+    """
+
+    max_entry_bytes: int = 256 * 2**20
+    max_total_bytes: int = 1024 * 2**20
+
+
+class SafeArchive:
+    """A zip archive opened for reading with names checked and sizes capped.
+
+    Every entry name is checked on opening (no ``..``, no absolute or drive paths), so a
+    zip-slip archive is refused even though nothing is ever extracted to disk.
+
+    Args:
+        path: The archive.
+        limits: Size caps for what is read.
+
+    Raises:
+        InputError: Not a zip archive, or an entry name escapes the archive.
+    """
+
+    def __init__(self, path: str | Path, limits: ReadLimits = ReadLimits()) -> None:
+        self.path = Path(path)
+        self.limits = limits
+        self._read_total = 0
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except FileNotFoundError:
+            raise InputError(self.path, "file not found") from None
+        except (zipfile.BadZipFile, OSError):
+            raise InputError(self.path, "not a zip archive (a .qdpx is a zip holding project.qde and sources/)") from None
+        for name in self._zip.namelist():
+            _check_entry_name(self.path, name)
+
+    def __enter__(self) -> SafeArchive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._zip.close()
+
+    def names(self) -> list[str]:
+        """Entry names, as stored."""
+        return self._zip.namelist()
+
+    def find(self, name: str) -> str | None:
+        """The stored name matching ``name`` case-insensitively (tools differ on case), if any."""
+        wanted = name.lower()
+        return next((stored for stored in self._zip.namelist() if stored.lower() == wanted), None)
+
+    def read(self, name: str) -> bytes:
+        """Read one entry, checking its declared size first and counting bytes as they come.
+
+        Raises:
+            InputError: The entry is missing, damaged, or over the size limits.
+        """
+        where = f"{self.path}:{name}"
+        try:
+            info = self._zip.getinfo(name)
+        except KeyError:
+            raise InputError(self.path, f"no entry '{name}' in the archive") from None
+        self._check_size(where, info.file_size)
+        chunks, size = [], 0
+        try:
+            with self._zip.open(info) as handle:
+                while chunk := handle.read(_CHUNK):
+                    size += len(chunk)
+                    # The declared size can lie; count what really comes out.
+                    self._check_size(where, size)
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise InputError(where, f"damaged or unsupported zip entry ({type(exc).__name__})") from None
+        self._read_total += size
+        return b"".join(chunks)
+
+    def _check_size(self, where: str, size: int) -> None:
+        if size > self.limits.max_entry_bytes:
+            raise InputError(where, f"entry expands beyond {self.limits.max_entry_bytes} bytes; refused")
+        if self._read_total + size > self.limits.max_total_bytes:
+            raise InputError(where, f"archive expands beyond {self.limits.max_total_bytes} bytes in all; refused")
+
+
+def _check_entry_name(archive: Path, name: str) -> None:
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or ".." in posix.parts or (posix.parts and posix.parts[0].endswith(":")):
+        raise InputError(archive, f"unsafe entry name '{name}' (absolute or with '..'); refused")
+
+
+def read_limited(path: Path, limits: ReadLimits, source: str) -> bytes:
+    """Read a file referenced by a project (relative:// or absolute://) under the entry cap.
+
+    Raises:
+        InputError: Missing, unreadable, or larger than ``limits.max_entry_bytes``.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_entry_bytes + 1)
+    except OSError as exc:
+        raise InputError(source, f"cannot read {path} ({exc.strerror})") from None
+    if len(data) > limits.max_entry_bytes:
+        raise InputError(source, f"{path} is larger than {limits.max_entry_bytes} bytes; refused")
+    return data
