@@ -24,10 +24,16 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-demo: $(STAMP)
-	$(BIN)/matrixcoder codebook show
+# The main job end to end: ingest, train the default model (once), suggest codes with
+# evidence for two documents, score the corpus into the alliance matrix and Table 2.
+demo: $(STAMP) models/default/bundle.json
 	$(BIN)/matrixcoder ingest corpus/demo --out $(DEMO_OUT)/corpus
+	$(BIN)/matrixcoder suggest corpus/demo/EUROTEQ/euroteq-catalogue-1.txt corpus/demo/ECIU/eciu-position-paper-1.pdf
+	$(BIN)/matrixcoder score $(DEMO_OUT)/corpus --out $(DEMO_OUT)/scores
+
+models/default/bundle.json: labels/examples.jsonl labels/codebook.yaml $(STAMP)
 	$(BIN)/matrixcoder codebook counts labels/examples.jsonl
+	$(BIN)/matrixcoder train labels/examples.jsonl --out models/default --compare
 
 clean:
-	rm -rf out .matrixcoder
+	rm -rf out .matrixcoder models/default

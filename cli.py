@@ -9,7 +9,12 @@ import typer
 
 from matrixcoder.errors import InputError
 from matrixcoder.labels.commands import codebook_app
+from matrixcoder.labels.interop_commands import codebook_export, export_app, import_app
 from matrixcoder.corpus.commands import ingest
+from matrixcoder.corpus.harvest.commands import harvest
+from matrixcoder.training.commands import train
+from matrixcoder.inference.commands import predict, score, suggest
+from matrixcoder.evaluation.commands import agreement, diagnose, evaluate, report_app
 
 __all__ = ["app", "main"]
 
@@ -19,8 +24,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+codebook_app.command("export")(codebook_export)
+codebook_app.command("diagnose")(diagnose)
 app.add_typer(codebook_app, name="codebook")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 app.command()(ingest)
+app.command()(harvest)
+app.command()(train)
+app.command()(suggest)
+app.command()(predict)
+app.command()(score)
+app.command()(evaluate)
+app.command()(agreement)
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:
