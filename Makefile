@@ -14,11 +14,14 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(STAMP)
 
+# pip's build warnings go to a log, shown only if the install fails.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "installing torch==2.13.0 (CPU), then matrixcoder[dev] into $(VENV) (log: $(VENV)/install.log)"
+	@( $(BIN)/python -m pip install --quiet --upgrade pip \
+	  && $(BIN)/python -m pip install --quiet torch==2.13.0 \
+	  && $(BIN)/python -m pip install --quiet -e '.[dev]' ) > $(VENV)/install.log 2>&1 \
+	  || (tail -40 $(VENV)/install.log; exit 1)
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -74,6 +74,10 @@ def diagnose(
     encoder: Annotated[
         Optional[str], typer.Option("--encoder", help="Sentence encoder (default: bundled all-MiniLM-L6-v2).")
     ] = None,
+    model: Annotated[
+        Optional[Path],
+        typer.Option("--model", help="Also diagnose this model's confusions (held-out folds on its training file)."),
+    ] = None,
     codebook: CodebookOption = None,
 ) -> None:
     """Overlapping definitions, codes confused in practice, rare codes, empty dimensions, and suggestions."""
@@ -85,7 +89,13 @@ def diagnose(
 
     book = load_codebook(codebook)
     table = coding_table(read_coded_units(coded, book), book.label_ids) if coded is not None else None
-    diagnosis = run_diagnose(book, load_encoder(encoder), table)
+    decisions = None
+    if model is not None and table is not None:
+        from matrixcoder.evaluation.held_out import model_codes
+        from matrixcoder.models.default import resolve_model
+
+        decisions = model_codes(coded, table, book, resolve_model(model, book)).codes
+    diagnosis = run_diagnose(book, load_encoder(encoder), table, model=decisions)
     _emit(diagnosis_report(diagnosis, book, str(coded) if coded is not None else "none"), out)
 
 

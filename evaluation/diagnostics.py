@@ -7,7 +7,9 @@ Evidence comes from four places:
   board; a pair counts as overlapping when its similarity is above the ``overlap_quantile``
   quantile of all pairs (the most similar 2% by default).
 * Practice: code confusions between human coders on the same unit (see
-  :mod:`matrixcoder.evaluation.confusion`), with example units, and per-label agreement.
+  :mod:`matrixcoder.evaluation.confusion`), with example units, and per-label agreement;
+  given the model's codes for the same units, also the codes the model gives where a human
+  coder gave another.
 * Evidence: labels carried by fewer than ``rare_units`` doubly coded units, whose reliability
   cannot be estimated.
 * Structure: dimensions without codes (recognition mechanisms in the paper).
@@ -18,8 +20,9 @@ Suggestions follow fixed rules, each quoting its evidence:
   (at least ``min_confusions`` units) or give together (co-occurrence Jaccard at least
   ``min_cooccurrence``).
 * split: a code with alpha below ``low_agreement`` that coders confuse with two or more codes.
-* clarify: a confused pair not suggested for merging; a same-dimension definition overlap
-  with no practice evidence; a code with low agreement whose disagreements are omissions.
+* clarify: a confused pair not suggested for merging; a pair the model confuses on at least
+  ``min_model_confusions`` units; a same-dimension definition overlap with no practice
+  evidence; a code with low agreement whose disagreements are omissions.
 * double-code: a label too rare to estimate reliability.
 * add codes: a dimension without codes, with the existing codes nearest to its description.
 """
@@ -34,6 +37,7 @@ import numpy as np
 
 from matrixcoder.evaluation.confusion import NONE, Confusion, code_confusions
 from matrixcoder.evaluation.human_agreement import RARE_UNITS
+from matrixcoder.evaluation.model_vs_human import MODEL
 from matrixcoder.evaluation.multilabel import AgreementResult, BootstrapConfig, CodingTable, label_agreement
 from matrixcoder.evaluation.plots import TENTATIVE
 from matrixcoder.evaluation.reports import Report, Section, Table
@@ -49,6 +53,8 @@ class DiagnoseConfig:
 
     overlap_quantile: float = 0.98
     min_confusions: int = 2
+    # The model codes every unit, so its confusions need more units to stand out from noise.
+    min_model_confusions: int = 8
     min_cooccurrence: float = 0.5
     rare_units: int = RARE_UNITS
     low_agreement: float = TENTATIVE
@@ -76,6 +82,8 @@ class Diagnosis:
         threshold: Similarity above which two definitions overlap.
         overlaps: ``(p, q, similarity, same dimension)``, most similar first.
         confusions: ``(p, q, units, examples)`` for pairs confused at least ``min_confusions`` times.
+        model_confusions: The same for the model against each human coder, at least
+            ``min_model_confusions`` times; empty without model codes.
         rare: ``(label, doubly coded units with it)`` below ``rare_units``.
         empty_dimensions: ``(dimension id, name, nearest codes with similarity)``.
         suggestions: The suggestions.
@@ -85,6 +93,7 @@ class Diagnosis:
     threshold: float
     overlaps: list[tuple[str, str, float, bool]]
     confusions: list[tuple[str, str, int, list[dict]]]
+    model_confusions: list[tuple[str, str, int, list[dict]]]
     rare: list[tuple[str, int]]
     empty_dimensions: list[tuple[str, str, list[tuple[str, float]]]]
     suggestions: list[Suggestion]
@@ -95,6 +104,7 @@ class Diagnosis:
             "overlap_threshold": self.threshold,
             "overlaps": [{"codes": [p, q], "similarity": s, "same_dimension": d} for p, q, s, d in self.overlaps],
             "confusions": [{"codes": [p, q], "units": n, "examples": e} for p, q, n, e in self.confusions],
+            "model_confusions": [{"codes": [p, q], "units": n, "examples": e} for p, q, n, e in self.model_confusions],
             "rare": [{"label": label, "doubly_coded_units": n} for label, n in self.rare],
             "dimensions_without_codes": [
                 {"dimension": d, "name": name, "nearest_codes": [{"code": c, "similarity": s} for c, s in near]}
@@ -111,6 +121,7 @@ def diagnose(
     table: CodingTable | None = None,
     config: DiagnoseConfig = DiagnoseConfig(),
     bootstrap: BootstrapConfig = BootstrapConfig(),
+    model: np.ndarray | None = None,
 ) -> Diagnosis:
     """Diagnose the codebook, from its definitions and, given coded units, from practice.
 
@@ -120,6 +131,8 @@ def diagnose(
         table: Human coding, or None for definitions only.
         config: Thresholds.
         bootstrap: Bootstrap settings of the agreement figures used as evidence.
+        model: The model's decisions (units x labels, aligned with ``table``), ideally from
+            folds that did not see the units; None to diagnose from human coding alone.
     """
     labels = codebook.labels
     vectors = _unit_rows(encoder.encode([f"{label.name}: {label.indicator}" for label in labels]))
@@ -143,11 +156,12 @@ def diagnose(
     else:
         result = label_agreement(table, codebook, bootstrap)
         confusion = code_confusions(table, list(itertools.combinations(table.coders, 2)), config.examples)
-    confusions = _confusions(confusion, config) if confusion else []
+    confusions = _confusions(confusion, config.min_confusions, config.examples) if confusion else []
+    model_confusions = _model_confusions(table, model, config) if table is not None and model is not None else []
     rare = [(label.label, label.n_with_label) for label in result.labels if label.n_with_label < config.rare_units] if result else []
     empty = _empty_dimensions(codebook, encoder, vectors, config)
-    suggestions = _suggest(codebook, table, result, confusion, overlaps, confusions, rare, empty, config)
-    return Diagnosis(threshold, overlaps, confusions, rare, empty, suggestions, notes)
+    suggestions = _suggest(codebook, table, result, confusion, overlaps, confusions, model_confusions, rare, empty, config)
+    return Diagnosis(threshold, overlaps, confusions, model_confusions, rare, empty, suggestions, notes)
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -155,12 +169,18 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _confusions(confusion: Confusion, config: DiagnoseConfig) -> list[tuple[str, str, int, list[dict]]]:
+def _confusions(confusion: Confusion, minimum: int, examples: int) -> list[tuple[str, str, int, list[dict]]]:
     return [
-        (p, q, n, [example.to_json() for example in confusion.examples_of(p, q)[: config.examples]])
+        (p, q, n, [example.to_json() for example in confusion.examples_of(p, q)[:examples]])
         for p, q, n in confusion.top()
-        if n >= config.min_confusions
+        if n >= minimum
     ]
+
+
+def _model_confusions(table: CodingTable, model: np.ndarray, config: DiagnoseConfig) -> list[tuple[str, str, int, list[dict]]]:
+    with_model = table.with_coder(MODEL, np.ones(len(table.unit_ids), dtype=bool), np.asarray(model, dtype=bool))
+    confusion = code_confusions(with_model, [(coder, MODEL) for coder in table.coders], config.examples)
+    return _confusions(confusion, config.min_model_confusions, config.examples)
 
 
 def _empty_dimensions(codebook: Codebook, encoder: TextEncoder, vectors: np.ndarray, config: DiagnoseConfig):
@@ -190,6 +210,7 @@ def _suggest(
     confusion: Confusion | None,
     overlaps: Sequence[tuple[str, str, float, bool]],
     confusions: Sequence[tuple[str, str, int, list[dict]]],
+    model_confusions: Sequence[tuple[str, str, int, list[dict]]],
     rare: Sequence[tuple[str, int]],
     empty: Sequence[tuple[str, str, list[tuple[str, float]]]],
     config: DiagnoseConfig,
@@ -222,6 +243,14 @@ def _suggest(
             Suggestion("clarify", (p, q), f"coders gave one where the other gave the other on {units} unit(s){overlap}{example}")
         )
         handled.add(pair)
+    for p, q, units, examples in model_confusions:
+        if frozenset((p, q)) in handled:
+            continue
+        example = f'; e.g. {examples[0]["unit_id"]}: "{examples[0]["text"][:100]}"' if examples else ""
+        suggestions.append(
+            Suggestion("clarify", (p, q), f"the model gave one where a coder gave the other on {units} unit(s){example}")
+        )
+        handled.add(frozenset((p, q)))
     for p, q, s, same in overlaps:
         if same and frozenset((p, q)) not in handled:
             suggestions.append(
@@ -304,6 +333,14 @@ def diagnosis_report(diagnosis: Diagnosis, codebook: Codebook, source: str) -> R
             for p, q, n, examples in diagnosis.confusions
         ],
     )
+    model_confusions = Table(
+        "Codes the model confuses (its codes against each coder's on the same unit)",
+        ["code", "code", "units", "examples"],
+        [
+            [p, q, str(n), " | ".join(f'{e["unit_id"]}: {e["text"][:100]}' for e in examples)]
+            for p, q, n, examples in diagnosis.model_confusions
+        ],
+    )
     rare = Table(
         "Codes too rare to estimate reliability",
         ["label", "name", "doubly coded units with it"],
@@ -317,7 +354,7 @@ def diagnosis_report(diagnosis: Diagnosis, codebook: Codebook, source: str) -> R
     sections = [
         Section("Source", [f"Coded units: {source}.", *diagnosis.notes]),
         Section("Suggestions", tables=[suggestions]),
-        Section("Evidence", tables=[overlaps, confusions, rare, empty]),
+        Section("Evidence", tables=[overlaps, confusions, model_confusions, rare, empty]),
     ]
     data = {"source": source, "codebook": {"version": codebook.version, "content_hash": codebook.content_hash}}
     return Report("diagnose", "Codebook diagnostics", data | diagnosis.to_json(), sections, console_tables=(0,))

@@ -87,6 +87,26 @@ def test_suggestions_from_planted_overlaps_and_confusions(codebook) -> None:
     json.dumps(report.data, allow_nan=False)
 
 
+def test_model_confusions_become_clarify_suggestions(codebook) -> None:
+    # Both coders give CL5 on 10 units where the model gives SD4-5 instead: the model confuses
+    # the pair 2 coders x 10 units = 20 times; on 5 units it gives SI1 where coders gave nothing,
+    # an omission that is not a confusion between codes.
+    a = [("CL5",)] * 10 + [()] * 5 + [("AP-MC",)] * 5
+    table = coding_table(_units({"A": a, "B": a}), codebook.label_ids)
+    model = np.zeros((20, len(codebook.label_ids)), dtype=bool)
+    model[:10, codebook.label_ids.index("SD4-5")] = True
+    model[10:15, codebook.label_ids.index("SI1")] = True
+    model[15:, codebook.label_ids.index("AP-MC")] = True
+    encoder = FakeEncoder(codebook, {})
+    diagnosis = diagnose(codebook, encoder, table, DiagnoseConfig(overlap_quantile=0.999), model=model)
+    assert [(p, q, n) for p, q, n, _ in diagnosis.model_confusions] == [("CL5", "SD4-5", 20)]
+    assert diagnosis.confusions == []  # the coders agree everywhere
+    clarify = next(s for s in diagnosis.suggestions if set(s.codes) == {"CL5", "SD4-5"})
+    assert clarify.action == "clarify" and "the model gave one where a coder gave the other on 20 unit(s)" in clarify.evidence
+    without = diagnose(codebook, encoder, table, DiagnoseConfig(overlap_quantile=0.999))
+    assert without.model_confusions == [] and not any(set(s.codes) == {"CL5", "SD4-5"} for s in without.suggestions)
+
+
 def test_definitions_only_without_coded_units(codebook) -> None:
     diagnosis = diagnose(codebook, FakeEncoder(codebook, {"SD4-3": "SD4-2"}), None, DiagnoseConfig(overlap_quantile=0.999))
     assert diagnosis.overlaps[0][:2] == ("SD4-2", "SD4-3") and diagnosis.overlaps[0][3]
