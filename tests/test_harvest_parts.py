@@ -88,6 +88,12 @@ def test_bad_settings_are_input_errors(settings, option):
     assert error.value.source == option
 
 
+def test_user_agent_names_the_tool_and_the_contact_when_given():
+    assert HarvestConfig(contact="me@example.org").user_agent.endswith("; +me@example.org)")
+    anonymous = HarvestConfig().user_agent
+    assert anonymous.startswith("matrixcoder/") and "+" not in anonymous
+
+
 def test_url_normalisation():
     assert normalise_url("HTTP://Example.EU:80/a/./b/../c/?utm_source=x&b=2&a=1#part") == "http://example.eu/a/c/?a=1&b=2"
     assert normalise_url("https://example.eu") == "https://example.eu/"

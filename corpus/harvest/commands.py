@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,7 +24,9 @@ __all__ = ["harvest"]
 def harvest(
     seeds: Annotated[Path, typer.Argument(help="CSV with columns alliance,url[,domains] (domains: space-separated hosts).")],
     out: Annotated[Path, typer.Option("--out", help="Corpus folder to write; crawl state and raw files go to OUT.harvest/.")],
-    contact: Annotated[str, typer.Option(envvar="MATRIXCODER_CONTACT", help="Your e-mail or URL, sent in the User-Agent for site owners.")],
+    contact: Annotated[
+        Optional[str], typer.Option(envvar="MATRIXCODER_CONTACT", help="Your e-mail or URL, sent in the User-Agent for site owners.")
+    ] = None,
     since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or after this day (undated: kept).")] = None,
     until: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or before this day (undated: kept).")] = None,
     keywords: Annotated[
@@ -40,6 +43,8 @@ def harvest(
 
     Obeys robots.txt; run it again with the same --out to resume where it stopped.
     """
+    if contact is None:
+        print("matrixcoder: warning: no --contact (or MATRIXCODER_CONTACT): site owners cannot reach you", file=sys.stderr)
     config = HarvestConfig(
         contact=contact,
         keywords=tuple(k.strip() for k in keywords.split(",") if k.strip()) if keywords is not None else DEFAULT_KEYWORDS,

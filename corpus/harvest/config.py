@@ -40,7 +40,8 @@ class HarvestConfig:
     """How politely, how far and how much to crawl.
 
     Attributes:
-        contact: E-mail address or URL site owners can reach the person crawling at (User-Agent).
+        contact: E-mail address or URL site owners can reach the person crawling at (User-Agent);
+            None sends the tool's name and purpose only.
         keywords: Focus keywords; links whose text or URL contains them are fetched first.
         max_pages: Requests per alliance (every fetched URL counts, whatever its outcome).
         max_depth: Link hops from a seed URL.
@@ -57,7 +58,7 @@ class HarvestConfig:
         until: Keep only documents dated on or before this day (undated ones are kept).
     """
 
-    contact: str
+    contact: str | None = None
     keywords: tuple[str, ...] = DEFAULT_KEYWORDS
     max_pages: int = 200
     max_depth: int = 3
@@ -74,7 +75,7 @@ class HarvestConfig:
     until: date | None = None
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+|https?://\S+", self.contact.strip()):
+        if self.contact is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+|https?://\S+", self.contact.strip()):
             raise InputError("--contact", f"{self.contact!r} is neither an e-mail address nor an http(s) URL")
         for name in ("max_pages", "per_host", "workers", "max_bytes"):
             if getattr(self, name) < 1:
@@ -90,7 +91,8 @@ class HarvestConfig:
     @property
     def user_agent(self) -> str:
         """The User-Agent header: the tool, its version, its purpose and the contact."""
-        return f"{ROBOTS_AGENT}/{__version__} (research crawler for micro-credential documents; +{self.contact.strip()})"
+        contact = f"; +{self.contact.strip()}" if self.contact else ""
+        return f"{ROBOTS_AGENT}/{__version__} (research crawler for micro-credential documents{contact})"
 
     def params(self) -> dict:
         """The settings as JSON-ready values, for provenance."""
