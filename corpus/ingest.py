@@ -12,7 +12,7 @@ import pandas as pd
 
 from matrixcoder.console import progress
 from matrixcoder.corpus.attribution import AllianceAttributor, read_metadata
-from matrixcoder.corpus.readers import SUPPORTED_SUFFIXES, Document, doc_id_from_path, read_document
+from matrixcoder.corpus.readers import SUPPORTED_SUFFIXES, Document, read_document
 from matrixcoder.corpus.segment import Unit, segment
 from matrixcoder.corpus.store import write_corpus
 from matrixcoder.errors import InputError
@@ -98,7 +98,7 @@ def _collect(paths: list[Path]) -> tuple[list[tuple[Path, Path]], IngestResult]:
 
 
 def _attribute(attributor: AllianceAttributor, assigned: dict[str, str], file: Path, root: Path, text: str) -> str | None:
-    for key in (str(file.relative_to(root)) if file.is_relative_to(root) else file.name, file.name):
+    for key in (file.relative_to(root).as_posix(), file.name):
         if key in assigned:
             return assigned[key]
     return attributor.from_folder(file, root) or attributor.from_text(text)
