@@ -31,6 +31,7 @@ class OutputFormat(str, enum.Enum):
 
 class Engine(str, enum.Enum):
     local = "local"
+    spark = "spark"
 
 
 def predict(
@@ -93,20 +94,36 @@ def score(
     corpus: Annotated[Path, typer.Argument(help="Corpus folder written by 'matrixcoder ingest' or 'harvest'.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the score tables.")],
     model: ModelOption = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Where to run.")] = Engine.local,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")] = Engine.local,
+    master: Annotated[Optional[str], typer.Option("--master", help="Spark master URL, e.g. local[4] or spark://host:7077 (with --engine spark; default: Spark's own setting, else local[*]).")] = None,
     codebook: CodebookOption = None,
 ) -> None:
-    """Score a corpus: unit scores, document codes, the alliance × code matrix and the approach table."""
-    from matrixcoder.corpus import load_corpus
+    """Score a corpus: unit scores, document codes, the alliance × code matrix and the approach table.
+
+    An interrupted local run resumes where it stopped when started again with the same corpus, model and --out.
+    """
+    from matrixcoder.inference.corpus_reader import open_corpus
     from matrixcoder.inference.score import score_corpus
 
+    if master is not None and engine is not Engine.spark:
+        raise InputError("--master", "only applies with --engine spark")
+    # Checked before the model, which may have to be trained first.
+    reader = open_corpus(corpus)
     book = load_codebook(codebook)
-    loaded = load_corpus(corpus)
-    result = score_corpus(loaded, _predictor(model, book), book, out)
+    predictor = _predictor(model, book)
+    if engine is Engine.spark:
+        from matrixcoder.inference.spark_engine import SparkEngine
+
+        runner = SparkEngine(predictor.bundle, master)
+    else:
+        from matrixcoder.inference.local_engine import LocalEngine
+
+        runner = LocalEngine(predictor)
+    result = score_corpus(reader, runner, book, out)
     table = result.approach_table
     print_table(f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False))
     console.print(
-        f"Scored {len(result.unit_scores)} units of {loaded.documents.shape[0]} documents into {out}: "
+        f"Scored {result.n_units} units of {result.n_documents} documents into {out}: "
         "unit_scores.parquet, document_codes.csv, alliance_matrix.csv, approach_table.csv/.md"
     )
 

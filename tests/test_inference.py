@@ -13,6 +13,8 @@ import pytest
 
 from matrixcoder.corpus import ingest_paths, load_corpus, read_document, segment
 from matrixcoder.inference.aggregate import aggregate
+from matrixcoder.inference.corpus_reader import open_corpus
+from matrixcoder.inference.local_engine import LocalEngine
 from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.score import score_corpus
 from matrixcoder.inference.suggest import suggest_documents
@@ -216,10 +218,11 @@ def test_score_result_matches_the_predictor(env):
     ingest_paths([docs], tmp / "corpus2")
     predictor = Predictor(bundle, embeddings.Embedder(HashingEncoder(), None))
     corpus = load_corpus(tmp / "corpus2")
-    result = score_corpus(corpus, predictor, load_codebook(), tmp / "scores2")
+    result = score_corpus(open_corpus(tmp / "corpus2"), LocalEngine(predictor), load_codebook(), tmp / "scores2")
+    table = pd.read_parquet(result.out / "unit_scores.parquet")
     direct = predictor.score(corpus.units["text"].tolist())
-    np.testing.assert_allclose(result.unit_scores[direct.label_ids].to_numpy(), direct.probabilities, rtol=1e-5)
-    assert result.unit_scores["codes"].map(list).tolist() == direct.codes()
+    np.testing.assert_allclose(table[direct.label_ids].to_numpy(), direct.probabilities, rtol=1e-5)
+    assert table["codes"].map(list).tolist() == direct.codes()
 
 
 def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_path, monkeypatch):
