@@ -20,7 +20,7 @@ import pandas as pd
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
 
-__all__ = ["CORPUS_FORMAT", "Corpus", "load_corpus", "write_corpus"]
+__all__ = ["CORPUS_FORMAT", "Corpus", "load_corpus", "read_corpus_info", "write_corpus"]
 
 CORPUS_FORMAT = "matrixcoder-corpus/1"
 # Writing two small tables does not deserve progress bars on the user's terminal.
@@ -47,6 +47,24 @@ def write_corpus(out_dir: str | Path, documents: pd.DataFrame, units: pd.DataFra
         (folder / "corpus.json").write_text(json.dumps({"format": CORPUS_FORMAT} | info, indent=2, ensure_ascii=False))
 
 
+def read_corpus_info(path: Path) -> dict:
+    """Read and check ``corpus.json``: the one test of whether a folder is a corpus.
+
+    Raises:
+        InputError: Not a corpus folder, damaged, or of an unknown format.
+    """
+    try:
+        info = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(path, "not a corpus folder (no corpus.json); create one with 'matrixcoder ingest'") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(path / "corpus.json", "damaged corpus description (not JSON)") from None
+    found = info.get("format") if isinstance(info, dict) else None
+    if found != CORPUS_FORMAT:
+        raise InputError(path / "corpus.json", f"unknown corpus format {found!r} (expected {CORPUS_FORMAT})")
+    return info
+
+
 def load_corpus(path: str | Path) -> Corpus:
     """Load a corpus folder written by ``ingest`` or ``harvest``.
 
@@ -54,14 +72,7 @@ def load_corpus(path: str | Path) -> Corpus:
         InputError: The folder is not a corpus or its files are damaged.
     """
     path = Path(path)
-    try:
-        info = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(path, "not a corpus folder (no corpus.json); create one with 'matrixcoder ingest'") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(path / "corpus.json", "damaged corpus description (not JSON)") from None
-    if info.get("format") != CORPUS_FORMAT:
-        raise InputError(path / "corpus.json", f"unknown corpus format {info.get('format')!r} (expected {CORPUS_FORMAT})")
+    info = read_corpus_info(path)
     try:
         documents = pd.read_parquet(path / "documents.parquet")
         units = pd.read_parquet(path / "units.parquet")

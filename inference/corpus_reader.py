@@ -8,7 +8,6 @@ alliance each belongs to.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from matrixcoder.corpus.store import CORPUS_FORMAT
+from matrixcoder.corpus.store import read_corpus_info
 from matrixcoder.errors import InputError
 from matrixcoder.inference.unit_scores import UNIT_COLUMNS
 
@@ -67,14 +66,7 @@ def open_corpus(path: str | Path) -> CorpusReader:
         InputError: Not a corpus folder, an unknown format, or damaged tables.
     """
     path = Path(path)
-    try:
-        info = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(path, "not a corpus folder (no corpus.json); create one with 'matrixcoder ingest'") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InputError(path / "corpus.json", "damaged corpus description (not JSON)") from None
-    if not isinstance(info, dict) or info.get("format") != CORPUS_FORMAT:
-        raise InputError(path / "corpus.json", f"unknown corpus format {info.get('format') if isinstance(info, dict) else None!r} (expected {CORPUS_FORMAT})")
+    read_corpus_info(path)
     try:
         units = pq.ParquetFile(path / "units.parquet")
         documents = pq.ParquetFile(path / "documents.parquet")

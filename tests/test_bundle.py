@@ -6,7 +6,6 @@ import hashlib
 import json
 import pickle
 import random
-import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from matrixcoder.labels.codebook import DEFAULT_CODEBOOK
 from matrixcoder.models.bundle import load_bundle
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
+from fakes import HashingEncoder
 
 VOCABULARY = {
     "CL1": "stackable credits accumulate towards degree qualification",
@@ -30,20 +30,6 @@ VOCABULARY = {
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 
-
-class HashingEncoder:
-    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder."""
-
-    name = "hashing-test-encoder"
-    fingerprint = "hashing-64"
-
-    def encode(self, texts):
-        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
-        return vectors
 
 
 def write_examples(path, n_docs=6, units_per_doc=12, seed=0):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 
 import numpy as np
 import pytest
@@ -11,25 +9,8 @@ import pytest
 from matrixcoder.errors import InputError
 from matrixcoder.training import embeddings
 from matrixcoder.training.embeddings import DEFAULT_ENCODER, EmbeddingCache, Embedder, SentenceEncoder, load_encoder
+from fakes import HashingEncoder
 
-
-class HashingEncoder:
-    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder that counts its work."""
-
-    name = "hashing-test-encoder"
-
-    def __init__(self, fingerprint: str = "hashing-64") -> None:
-        self.fingerprint = fingerprint
-        self.encoded: list[str] = []
-
-    def encode(self, texts):
-        self.encoded.extend(texts)
-        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
-        return vectors
 
 
 def test_vectors_are_unit_length_and_in_input_order(tmp_path):

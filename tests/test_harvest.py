@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from reportlab.pdfgen import canvas
@@ -30,6 +28,7 @@ from matrixcoder.corpus.harvest import HarvestConfig, harvest, work_dir_for
 from matrixcoder.errors import InputError
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
+from fakes import HashingEncoder
 
 CONTACT = "harvest-tests@example.org"
 # Tiny timeouts and backoffs keep the hostile endpoints fast; no pause between requests.
@@ -416,19 +415,6 @@ def test_rerun_with_a_time_frame_rebuilds_from_snapshots_without_fetching(harves
     assert documents["url"].str.endswith("/badges").any()  # undated: kept
     assert result.summary["GAMMA"].outside == 1 and len(documents) == 12
 
-
-class HashingEncoder:
-    """A fast, deterministic stand-in for the sentence encoder (as in test_inference)."""
-
-    name, fingerprint = "hashing-test-encoder", "hashing-64"
-
-    def encode(self, texts):
-        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
-        return vectors
 
 
 def test_score_runs_on_the_harvested_corpus(harvested, tmp_path, monkeypatch):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
-import re
 
 import numpy as np
 import pandas as pd
@@ -25,6 +23,7 @@ from matrixcoder.inference.unit_scores import unit_score_batch, unit_score_schem
 from matrixcoder.labels import load_codebook
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
+from fakes import HashingEncoder
 
 VOCABULARY = {
     "CL1": "stackable credits accumulate towards degree qualification",
@@ -34,29 +33,6 @@ VOCABULARY = {
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 OUTPUTS = ["document_codes.csv", "alliance_matrix.csv", "approach_table.csv", "approach_table.md"]
 
-
-class CountingEncoder:
-    """Hashed bag of words (fast, deterministic) that counts the texts it encodes and can fail on a given call."""
-
-    name = "counting-test-encoder"
-    fingerprint = "counting-64"
-
-    def __init__(self, fail_on_call: int | None = None) -> None:
-        self.calls = 0
-        self.encoded: list[str] = []
-        self.fail_on_call = fail_on_call
-
-    def encode(self, texts):
-        self.calls += 1
-        if self.calls == self.fail_on_call:
-            raise RuntimeError("interrupted")
-        self.encoded.extend(texts)
-        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
-        return vectors
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -91,7 +67,7 @@ def bundle(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: CountingEncoder())
+        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
         yield train_model(tmp / "examples.jsonl", tmp / "model", TrainConfig(n_splits=3, min_positives=5)).bundle, tmp
 
 
@@ -103,16 +79,16 @@ def test_an_interrupted_run_resumes_without_recomputing_or_duplicating(bundle, t
     bundle, _ = bundle
     corpus = make_corpus(tmp_path / "corpus")
     codebook = load_codebook()
-    reference = score_corpus(open_corpus(corpus), engine(bundle, CountingEncoder()), codebook, tmp_path / "reference")
+    reference = score_corpus(open_corpus(corpus), engine(bundle, HashingEncoder()), codebook, tmp_path / "reference")
 
     out = tmp_path / "scores"
-    failing = CountingEncoder(fail_on_call=3)  # one call per batch of 8 distinct texts: batches 1 and 2 finish
+    failing = HashingEncoder(fail_on_call=3)  # one call per batch of 8 distinct texts: batches 1 and 2 finish
     with pytest.raises(RuntimeError, match="interrupted"):
         score_corpus(open_corpus(corpus), engine(bundle, failing), codebook, out)
     assert not out.exists()
     assert sorted(p.name for p in work_folder(out).glob("part-*")) == ["part-000000.parquet", "part-000001.parquet"]
 
-    resumed = CountingEncoder()
+    resumed = HashingEncoder()
     result = score_corpus(open_corpus(corpus), engine(bundle, resumed), codebook, out)
     units = pd.read_parquet(corpus / "units.parquet")
     assert len(failing.encoded) == 16 and len(resumed.encoded) == len(units) - 16
@@ -130,8 +106,8 @@ def test_a_different_run_does_not_reuse_finished_batches(bundle, tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     out = tmp_path / "scores"
     with pytest.raises(RuntimeError):
-        score_corpus(open_corpus(corpus), engine(bundle, CountingEncoder(fail_on_call=3)), load_codebook(), out)
-    rerun = CountingEncoder()
+        score_corpus(open_corpus(corpus), engine(bundle, HashingEncoder(fail_on_call=3)), load_codebook(), out)
+    rerun = HashingEncoder()
     score_corpus(open_corpus(corpus), engine(bundle, rerun, batch_size=16), load_codebook(), out)
     assert len(rerun.encoded) == len(pd.read_parquet(corpus / "units.parquet"))
 
@@ -143,7 +119,7 @@ def test_scoring_uses_the_embedding_cache_that_training_filled(bundle, tmp_path,
     documents = pd.DataFrame({"doc_id": ["D0"], "alliance": ["ALPHA"], "text": [""]})
     units = pd.DataFrame({"doc_id": "D0", "unit_id": [e["unit_id"] for e in examples], "text": [e["text"] for e in examples], "start": 0, "end": 1})
     write_corpus(tmp_path / "corpus", documents, units, {})
-    encoder = CountingEncoder()
+    encoder = HashingEncoder()
     cached = LocalEngine(Predictor(bundle, embeddings.default_embedder(encoder)))
     score_corpus(open_corpus(tmp_path / "corpus"), cached, load_codebook(), tmp_path / "scores")
     assert encoder.calls == 0
@@ -154,7 +130,7 @@ def test_documents_spanning_read_batches_are_summarised_whole(bundle, tmp_path, 
     corpus = make_corpus(tmp_path / "corpus", n_docs=4, units_per_doc=7)
     codebook = load_codebook()
     monkeypatch.setattr(summary, "_READ_BATCH", 3)
-    result = score_corpus(open_corpus(corpus), engine(bundle, CountingEncoder(), batch_size=5), codebook, tmp_path / "scores")
+    result = score_corpus(open_corpus(corpus), engine(bundle, HashingEncoder(), batch_size=5), codebook, tmp_path / "scores")
     table = pd.read_parquet(result.out / "unit_scores.parquet")
     codes = pd.read_csv(result.out / "document_codes.csv")
     alliance = {"doc-0": "ALPHA", "doc-1": "BETA", "doc-2": "ALPHA", "doc-3": "(no alliance)"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -22,6 +21,7 @@ from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
 from matrixcoder.training.zeroshot import ZeroShot
+from fakes import HashingEncoder
 
 # Five labels with their own vocabulary; the other 34 never occur and fall back to zero-shot.
 VOCABULARY = {
@@ -33,20 +33,6 @@ VOCABULARY = {
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 
-
-class HashingEncoder:
-    """Deterministic hashed bag of words: a fast stand-in for the sentence encoder."""
-
-    name = "hashing-test-encoder"
-    fingerprint = "hashing-64"
-
-    def encode(self, texts):
-        vectors = np.full((len(texts), 64), 1e-3, dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                vectors[i, h % 64] += 3.0 if (h >> 7) % 2 else -3.0
-        return vectors
 
 
 def write_examples(path, n_docs=9, units_per_doc=14, seed=0, coder="A"):
