@@ -27,9 +27,8 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
     # MLflow's progress bars and store-creation notices would drown the training report.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, DataType, Schema
-    from mlflow.types.schema import Array
+
+    from matrixcoder.models.pyfunc import signature
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
@@ -39,13 +38,6 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
         experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=_artifact_location(tracking_uri()))
     else:
         experiment_id = experiment.experiment_id
-    signature = ModelSignature(
-        inputs=Schema([ColSpec(DataType.string, "text")]),
-        outputs=Schema(
-            [ColSpec(Array(DataType.string), "codes"), ColSpec(DataType.double, "relevance")]
-            + [ColSpec(DataType.double, label) for label in bundle.label_ids]
-        ),
-    )
     with mlflow.start_run(experiment_id=experiment_id, run_name=bundle.info["name"]) as run:
         bundle.info["mlflow"] = {"tracking_uri": tracking_uri(), "run_id": run.info.run_id}
         save_bundle(bundle, folder)
@@ -59,7 +51,7 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
                 name="model",
                 python_model=str(importlib.resources.files("matrixcoder.models") / "pyfunc_entry.py"),
                 artifacts={"bundle": str(folder)},
-                signature=signature,
+                signature=signature(bundle.label_ids),
                 pip_requirements=_requirements(),
             )
 
