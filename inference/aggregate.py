@@ -45,8 +45,8 @@ def aggregate(probabilities: np.ndarray, relevant: np.ndarray, predicted: np.nda
     gated = probabilities * relevant[:, None]
     top = -np.sort(-gated, axis=0)[:k]
     confidence = 1.0 - np.prod(1.0 - top, axis=0)
-    evidence = []
-    for j in range(probabilities.shape[1]):
-        rows = np.flatnonzero(predicted[:, j])
-        evidence.append(rows[np.argsort(-probabilities[rows, j], kind="stable")][:k].tolist())
-    return Aggregate(confidence, predicted.sum(axis=0), evidence)
+    counts = predicted.sum(axis=0)
+    # Unpredicted units sort last; the stable sort keeps ties in reading order.
+    order = np.argsort(np.where(predicted, -probabilities, np.inf), axis=0, kind="stable")[:k]
+    evidence = [order[: min(k, int(n)), j].tolist() for j, n in enumerate(counts)]
+    return Aggregate(confidence, counts, evidence)

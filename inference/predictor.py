@@ -33,11 +33,11 @@ class UnitScores:
 
     def codes(self) -> list[list[str]]:
         """Predicted label ids of each unit, most probable first."""
-        result = []
-        for row, chosen in zip(self.probabilities, self.predicted):
-            order = np.argsort(-row, kind="stable")
-            result.append([self.label_ids[j] for j in order if chosen[j]])
-        return result
+        order = np.argsort(-self.probabilities, axis=1, kind="stable")
+        return [
+            [self.label_ids[j] for j in row_order if chosen[j]] if chosen.any() else []
+            for row_order, chosen in zip(order, self.predicted)
+        ]
 
 
 class Predictor:

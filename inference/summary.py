@@ -114,6 +114,26 @@ class _Alliance:
         return aggregate(self.top, np.ones(kept, dtype=bool), np.zeros_like(self.top, dtype=bool)).confidence
 
 
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive units of one document, as arrays (pandas per document costs more than the maths)."""
+
+    doc_id: str
+    unit_ids: np.ndarray
+    probabilities: np.ndarray
+    relevant: np.ndarray
+    predicted: np.ndarray
+
+    def extend(self, other: _Run) -> _Run:
+        return _Run(
+            self.doc_id,
+            *(np.concatenate([mine, theirs]) for mine, theirs in zip(
+                (self.unit_ids, self.probabilities, self.relevant, self.predicted),
+                (other.unit_ids, other.probabilities, other.relevant, other.predicted),
+            )),
+        )
+
+
 @dataclass
 class _Documents:
     """Summarises documents as their units stream past, and feeds their alliances."""
@@ -122,7 +142,7 @@ class _Documents:
     alliance_of: dict[str, str]
     source: Path
     handle: TextIO
-    pending: pd.DataFrame | None = None
+    pending: _Run | None = None
     finished: set[str] = field(default_factory=set)
     alliances: dict[str, _Alliance] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
@@ -132,15 +152,20 @@ class _Documents:
     def add(self, frame: pd.DataFrame) -> None:
         """Take the next rows of the table."""
         self.n_units += len(frame)
-        ids = frame["doc_id"].to_numpy()
+        label_ids = self.codebook.label_ids
+        ids, unit_ids = frame["doc_id"].to_numpy(), frame["unit_id"].to_numpy()
+        probabilities = frame[label_ids].to_numpy(dtype=np.float64)
+        relevant = frame["relevant"].to_numpy(dtype=bool)
+        predicted = _predicted(frame["codes"], label_ids)
         bounds = [*np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]), len(frame)] if len(frame) else [0]
         for start, end in zip(bounds[:-1], bounds[1:]):
-            run = frame.iloc[start:end]
-            if self.pending is not None and self.pending["doc_id"].iat[0] == ids[start]:
-                self.pending = pd.concat([self.pending, run], ignore_index=True)
+            part = slice(start, end)
+            run = _Run(ids[start], unit_ids[part], probabilities[part], relevant[part], predicted[part])
+            if self.pending is not None and self.pending.doc_id == run.doc_id:
+                self.pending = self.pending.extend(run)
                 continue
             self._finish()
-            self.pending = run.reset_index(drop=True)
+            self.pending = run
 
     def close(self) -> None:
         """Summarise the last document and write every remaining row."""
@@ -150,23 +175,19 @@ class _Documents:
     def _finish(self) -> None:
         if self.pending is None:
             return
-        group, self.pending = self.pending, None
-        doc_id = group["doc_id"].iat[0]
-        if doc_id in self.finished:
-            raise InputError(self.source, f"the units of document {doc_id} are not consecutive; score the corpus again")
-        self.finished.add(doc_id)
-        label_ids = self.codebook.label_ids
-        probabilities = group[label_ids].to_numpy(dtype=np.float64)
-        relevant = group["relevant"].to_numpy(dtype=bool)
-        predicted = _predicted(group["codes"], label_ids)
-        alliance = self.alliance_of.get(doc_id, NO_ALLIANCE)
-        self._document_rows(doc_id, alliance, group["unit_id"], aggregate(probabilities, relevant, predicted))
+        run, self.pending = self.pending, None
+        if run.doc_id in self.finished:
+            raise InputError(self.source, f"the units of document {run.doc_id} are not consecutive; score the corpus again")
+        self.finished.add(run.doc_id)
+        alliance = self.alliance_of.get(run.doc_id, NO_ALLIANCE)
+        self._document_rows(run.doc_id, alliance, run.unit_ids, aggregate(run.probabilities, run.relevant, run.predicted))
         if alliance != NO_ALLIANCE:
             # Units of documents without an alliance stay out of the matrix: it describes alliances.
-            state = self.alliances.setdefault(alliance, _Alliance(np.zeros((0, len(label_ids))), np.zeros(len(label_ids), dtype=np.int64)))
-            state.add(probabilities, relevant, predicted)
+            label_count = len(self.codebook.label_ids)
+            state = self.alliances.setdefault(alliance, _Alliance(np.zeros((0, label_count)), np.zeros(label_count, dtype=np.int64)))
+            state.add(run.probabilities, run.relevant, run.predicted)
 
-    def _document_rows(self, doc_id: str, alliance: str, unit_ids: pd.Series, summary: Aggregate) -> None:
+    def _document_rows(self, doc_id: str, alliance: str, unit_ids: np.ndarray, summary: Aggregate) -> None:
         for j, label in enumerate(self.codebook.labels):
             if summary.evidence_count[j]:
                 self.rows.append({
@@ -177,7 +198,7 @@ class _Documents:
                     "name": label.name,
                     "confidence": round(float(summary.confidence[j]), 4),
                     "evidence_count": int(summary.evidence_count[j]),
-                    "evidence_units": " ".join(unit_ids.iloc[summary.evidence[j]]),
+                    "evidence_units": " ".join(unit_ids[summary.evidence[j]]),
                 })
         self._write(final=False)
 

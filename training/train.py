@@ -36,7 +36,7 @@ class TrainConfig:
     """How to train.
 
     Attributes:
-        encoder: Encoder name or folder; None for the bundled all-MiniLM-L6-v2.
+        encoder: Encoder name or folder; None for the default (bundled all-MiniLM-L6-v2 as int8 ONNX).
         coder: Whose codes to learn.
         compare: Also cross-validate the baselines on the same folds.
         n_splits: Folds per repeat (fewer when there are fewer documents).
