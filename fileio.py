@@ -12,7 +12,7 @@ from pathlib import Path
 
 from matrixcoder.errors import InputError
 
-__all__ = ["atomic_path", "read_jsonl", "write_jsonl"]
+__all__ = ["atomic_path", "parse_jsonl_lines", "read_jsonl", "write_jsonl"]
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
@@ -28,18 +28,27 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         raise InputError(path, "file not found") from None
     with handle:
         try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{number}", f"malformed JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise InputError(f"{path}:{number}", "each line must be a JSON object")
-                yield number, record
+            yield from parse_jsonl_lines(str(path), handle)
         except UnicodeDecodeError:
             raise InputError(path, "not UTF-8 text") from None
+
+
+def parse_jsonl_lines(where: str, lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-blank line; errors name ``where:line``.
+
+    Raises:
+        InputError: A line is not a JSON object.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}:{number}", f"malformed JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{where}:{number}", "each line must be a JSON object")
+        yield number, record
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from lxml import etree
 
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import atomic_path, read_jsonl, write_jsonl
+from matrixcoder.fileio import atomic_path, parse_jsonl_lines, read_jsonl, write_jsonl
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.refi_qda import ReadLimits, SafeArchive
@@ -265,15 +265,7 @@ def import_doccano(path: str | Path, codebook: Codebook, coder: str | None = Non
 
 
 def _doccano_lines(collector: _Collector, where: str, lines: list[str], coder: str) -> None:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}:{number}", f"malformed JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{where}:{number}", "each line must be a JSON object")
+    for number, record in parse_jsonl_lines(where, lines):
         _doccano_record(collector, f"{where}:{number}", record, coder)
 
 
