@@ -79,7 +79,7 @@ def main() -> None:
         rows.append([f"agreement holds (both within {TOLERANCE})", "yes" if holds else "no"])
     print_table(
         f"Encoders on {len(texts)} distinct example texts; torch threads {torch.get_num_threads()}, "
-        f"onnxruntime intra-op threads {int8.threads}",
+        f"int8 texts in parallel {int8.threads}",
         ["measure", "value"],
         rows,
     )

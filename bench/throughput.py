@@ -7,8 +7,9 @@
   (``bench/encoder_speed.py`` compares those two);
 - cold ÷ warm ``score``: what the embedding cache buys when an unchanged corpus is rescored
   (goal ≥ 20×);
-- raw encode with the encoder's default intra-op threads (one per core) ÷ with one thread: why
-  encoding is left to those threads rather than run in parallel processes.
+- raw encode with the encoder's default threads (one per core; the int8 encoder runs texts in
+  parallel threads, torch splits each batch over its threads) ÷ with one thread: how much the
+  second core gives.
 
 Usage: ``python bench/throughput.py [CORPUS] [--model M]`` (default: the demo corpus, ingested
 into a temporary folder, and the default model). The cache used here is a fresh temporary one,
@@ -80,7 +81,7 @@ def main() -> None:
         threads, single = _single_threaded(encoder, texts)
     n = len(texts)
     print_table(
-        f"Throughput on {n} units ({len(set(texts))} distinct texts), encoder {encoder.name}, {threads} intra-op threads",
+        f"Throughput on {n} units ({len(set(texts))} distinct texts), encoder {encoder.name}, {threads} threads",
         ["measure", "value"],
         [
             ["raw model.encode units/s", f"{n / raw:.0f}"],
