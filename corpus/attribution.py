@@ -6,13 +6,16 @@ import re
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import spacy
-from spacy.matcher import PhraseMatcher
 
 from matrixcoder.errors import InputError
 from matrixcoder.labels.alliances import Alliance
+
+if TYPE_CHECKING:
+    import spacy
+    from spacy.matcher import PhraseMatcher
 
 __all__ = ["AllianceAttributor", "read_metadata"]
 
@@ -61,10 +64,15 @@ class AllianceAttributor:
 
     @cached_property
     def _nlp(self) -> spacy.language.Language:
+        # Imported here, as in corpus.segment: most commands never attribute documents.
+        import spacy
+
         return spacy.blank("xx")
 
     @cached_property
     def _matchers(self) -> tuple[PhraseMatcher, PhraseMatcher]:
+        from spacy.matcher import PhraseMatcher
+
         exact = PhraseMatcher(self._nlp.vocab, attr="ORTH")
         lowered = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         for alliance in self.alliances:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import spacy
-
 if TYPE_CHECKING:
+    import spacy
+
     from matrixcoder.corpus.readers import Document
 
 __all__ = ["Unit", "segment", "sentence_spans"]
@@ -38,6 +38,9 @@ class Unit:
 
 @lru_cache(maxsize=1)
 def _pipeline() -> spacy.language.Language:
+    # Imported here: spaCy takes a second to import, and most commands never segment.
+    import spacy
+
     nlp = spacy.blank("xx")
     nlp.add_pipe("sentencizer")
     return nlp
