@@ -4,8 +4,7 @@ A thin adapter over ``training/`` and ``inference/`` (issue 3), which it uses wi
 when the coded file is the one the bundle was trained on (same sha256), the bundle's training
 recipe (features, C, zero-shot labels, folds by document, seed) is cross-validated again, and
 each unit gets the codes of the fold model that did not see its document, with thresholds and
-relevance gate cross-fitted on the other folds as in ``training.cv.evaluate``. That function
-computes these predictions but returns only figures, hence the few lines repeated here.
+relevance gate cross-fitted on the other folds (``training.cv.cross_fitted``).
 Other units are scored by the bundle itself, which never saw them.
 """
 
@@ -74,11 +73,10 @@ def model_codes(path: str | Path, table: CodingTable, codebook: Codebook, bundle
 def _out_of_fold(path: str | Path, codebook: Codebook, bundle: ModelBundle) -> tuple[list[str], np.ndarray, int]:
     """Cross-validate the bundle's recipe on its own training file; cross-fitted decisions per unit."""
     from matrixcoder.training import embeddings
-    from matrixcoder.training.cv import System, cross_validate
+    from matrixcoder.training.cv import System, cross_fitted, cross_validate
     from matrixcoder.training.data import UnitBatch, load_training_set
     from matrixcoder.training.folds import document_folds
     from matrixcoder.training.model import MatrixModel
-    from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
     from matrixcoder.training.zeroshot import label_prompts
 
     info = bundle.info
@@ -91,15 +89,4 @@ def _out_of_fold(path: str | Path, codebook: Codebook, bundle: ModelBundle) -> t
     folds = document_folds(data.doc_ids, data.Y, n_splits, 1, info["config"]["random_state"])
     system = System("model", partial(MatrixModel, info["features"], info["config"]["C"], fallback, prototypes), ~fallback, gated=True)
     oof = cross_validate(X, data.Y, folds, [system])[0]
-    scores, relevance, Y = oof.scores[0], oof.relevance[0], data.Y
-    predicted = np.zeros_like(Y, dtype=bool)
-    for test in folds[0]:
-        other = np.setdiff1d(np.arange(len(Y)), test)
-        # Thresholds and gate are tuned on the other folds only, as in training.cv.evaluate.
-        thresholds = np.array(
-            [best_threshold(scores[other, j], Y[other, j]) if not fallback[j] else 0.0 for j in range(Y.shape[1])]
-        )
-        predicted[test] = scores[test] >= thresholds
-        cut = best_gate_threshold(relevance[other], scores[other] >= thresholds, Y[other])
-        predicted[test] &= (relevance[test] >= cut)[:, None]
-    return data.unit_ids, predicted, n_splits
+    return data.unit_ids, cross_fitted(oof, data.Y, folds), n_splits

@@ -18,7 +18,7 @@ from matrixcoder.training.data import UnitBatch
 from matrixcoder.training.metrics import average_reports, multilabel_report
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 
-__all__ = ["OutOfFold", "System", "cross_validate", "evaluate"]
+__all__ = ["OutOfFold", "System", "cross_fitted", "cross_validate", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,29 @@ def evaluate(oof: OutOfFold, Y: np.ndarray, folds: list[list[np.ndarray]], label
         label_ids: Label of each column.
         gate: Apply the relevance gate (for gated systems).
     """
-    reports = []
-    for r, repeat in enumerate(folds):
-        predicted = np.zeros_like(Y, dtype=bool)
-        for test in repeat:
-            other = np.setdiff1d(np.arange(len(Y)), test)
-            thresholds = _thresholds(oof.scores[r, other], Y[other], oof.system.tuned)
-            predicted[test] = oof.scores[r, test] >= thresholds
-            if gate and oof.relevance is not None:
-                cut = best_gate_threshold(oof.relevance[r, other], oof.scores[r, other] >= thresholds, Y[other])
-                predicted[test] &= (oof.relevance[r, test] >= cut)[:, None]
-        reports.append(multilabel_report(Y, predicted, label_ids))
+    reports = [multilabel_report(Y, cross_fitted(oof, Y, folds, r, gate), label_ids) for r in range(len(folds))]
     return average_reports(reports)
+
+
+def cross_fitted(oof: OutOfFold, Y: np.ndarray, folds: list[list[np.ndarray]], repeat: int = 0, gate: bool = True) -> np.ndarray:
+    """Unit × label decisions of one repeat, each fold's thresholds and gate tuned on the other folds only.
+
+    Args:
+        oof: The system's out-of-fold scores.
+        Y: Unit × label truth.
+        folds: The folds the scores came from.
+        repeat: Which repeat of the folds.
+        gate: Apply the relevance gate (for gated systems).
+    """
+    predicted = np.zeros_like(Y, dtype=bool)
+    for test in folds[repeat]:
+        other = np.setdiff1d(np.arange(len(Y)), test)
+        thresholds = _thresholds(oof.scores[repeat, other], Y[other], oof.system.tuned)
+        predicted[test] = oof.scores[repeat, test] >= thresholds
+        if gate and oof.relevance is not None:
+            cut = best_gate_threshold(oof.relevance[repeat, other], oof.scores[repeat, other] >= thresholds, Y[other])
+            predicted[test] &= (oof.relevance[repeat, test] >= cut)[:, None]
+    return predicted
 
 
 def _thresholds(scores: np.ndarray, Y: np.ndarray, tuned: np.ndarray) -> np.ndarray:
