@@ -25,17 +25,20 @@ from matrixcoder.labels.alliances import read_alliances
 from matrixcoder.labels.codebook import Codebook
 
 __all__ = [
+    "FOOTER",
     "AllianceCoding",
     "ApproachTable",
     "Comparison",
     "PAPER",
     "PublishedTable2",
+    "alliance_coding",
     "approach_table",
     "compare_with_paper",
     "read_alliance_coding",
 ]
 
 MIN_TYPES = 3
+FOOTER = "No. and % of alliances per type"
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,15 @@ def read_alliance_coding(path: str | Path, codebook: Codebook) -> AllianceCoding
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (FileNotFoundError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read alliance CSV ({type(exc).__name__})") from None
+    return alliance_coding(frame, codebook, str(path))
+
+
+def alliance_coding(frame: pd.DataFrame, codebook: Codebook, path: str) -> AllianceCoding:
+    """Alliance-level coding from a table of 0/1/empty label columns or of ``<label>_evidence`` counts.
+
+    Raises:
+        InputError: As :func:`read_alliance_coding`, naming ``path``.
+    """
     if "alliance" not in frame.columns:
         raise InputError(path, "no 'alliance' column")
     duplicated = frame["alliance"][frame["alliance"].duplicated()].tolist()
@@ -218,6 +230,16 @@ class ApproachTable:
     def multi(self) -> tuple[str, ...]:
         """Alliances showing at least three approach types, file order."""
         return tuple(a for a, n in zip(self.alliances, self.types_per_alliance) if n >= MIN_TYPES)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as the paper prints it: an X per type, types per alliance, and a last row
+        with the number and % of alliances per type."""
+        rows = [
+            [alliance, *("X" if mark else "" for mark in row), int(row.sum())]
+            for alliance, row in zip(self.alliances, self.marks)
+        ]
+        rows.append([FOOTER, *(f"{c} ({p:.2f}%)" for c, p in zip(self.counts, self.percents)), ""])
+        return pd.DataFrame(rows, columns=["Alliance", *self.type_names, "Types per alliance"])
 
     def to_json(self) -> dict:
         return {

@@ -19,13 +19,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from matrixcoder.errors import InputError
+from matrixcoder.evaluation.approaches import FOOTER, alliance_coding
+from matrixcoder.evaluation.approaches import approach_table as table2
 from matrixcoder.inference.aggregate import TOP_K, Aggregate, aggregate
 from matrixcoder.inference.corpus_reader import NO_ALLIANCE
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["DOCUMENT_COLUMNS", "FOOTER", "Summary", "approach_table", "summarise"]
+__all__ = ["DOCUMENT_COLUMNS", "Summary", "approach_table", "summarise"]
 
-FOOTER = "No. and % of alliances per type"
 DOCUMENT_COLUMNS = ["doc_id", "alliance", "code", "dimension", "name", "confidence", "evidence_count", "evidence_units"]
 _READ_BATCH = 8192
 # Rows of document_codes.csv buffered before they are written.
@@ -75,20 +76,15 @@ def summarise(unit_scores: Path, alliances: dict[str, str], codebook: Codebook, 
 
 
 def approach_table(matrix: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """The paper's Table 2: an X per approach type an alliance shows, types per alliance, and a
-    last row with the number and % of alliances per type (N = the alliances in the matrix).
-
-    An alliance shows a type when at least one of its units was predicted with it.
-    """
-    names = [approach.name for approach in codebook.approach_types]
-    rows = []
-    for _, alliance in matrix.iterrows():
-        marks = ["X" if alliance[f"{approach.id}_evidence"] > 0 else "" for approach in codebook.approach_types]
-        rows.append([alliance["alliance"], *marks, marks.count("X")])
-    counts = [sum(row[1 + i] == "X" for row in rows) for i in range(len(names))]
-    total = len(rows)
-    rows.append([FOOTER, *[f"{c} ({100 * c / total:.2f}%)" if total else "0" for c in counts], ""])
-    return pd.DataFrame(rows, columns=["Alliance", *names, "Types per alliance"])
+    """The paper's Table 2 from the alliance matrix, computed as ``report approaches`` does
+    (an alliance shows a type when at least one of its units was predicted with it)."""
+    if matrix.empty:
+        # No document had an alliance: the table has only its header and an all-zero count row.
+        return pd.DataFrame(
+            [[FOOTER, *("0" for _ in codebook.approach_types), ""]],
+            columns=["Alliance", *(a.name for a in codebook.approach_types), "Types per alliance"],
+        )
+    return table2(alliance_coding(matrix.astype(str), codebook, "alliance matrix"), codebook).to_frame()
 
 
 @dataclass
