@@ -6,6 +6,7 @@ import sys
 
 import click
 import typer
+from typer import _click as typer_click
 
 from matrixcoder.errors import InputError
 from matrixcoder.labels.commands import codebook_app
@@ -40,19 +41,38 @@ app.command()(agreement)
 app.add_typer(report_app, name="report")
 
 
+# Typer ships its own copy of click (``typer._click``); errors may come from either copy.
+_CLICK_EXCEPTIONS = (click.ClickException, typer_click.ClickException)
+_EXITS = (click.exceptions.Exit, typer.Exit)
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+
+
+def _usage_line(exc: Exception) -> str:
+    """One line for a usage mistake: the command, what is wrong, and where to read more."""
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "matrixcoder"
+    message = " ".join(exc.format_message().split())
+    if isinstance(exc, typer_click.exceptions.NoArgsIsHelpError):
+        message = "missing command or arguments"
+    return f"{command}: error: {message} (see '{command} --help')"
+
+
 def main() -> None:
-    """Run the CLI; bad input becomes one line on stderr and exit code 2."""
+    """Run the CLI; bad input and usage mistakes become one line on stderr and exit code 2."""
     try:
         code = app(standalone_mode=False)
     except InputError as exc:
         print(f"matrixcoder: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _CLICK_EXCEPTIONS as exc:
+        print(_usage_line(exc), file=sys.stderr)
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    except _ABORTS:
         print("matrixcoder: aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("matrixcoder: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)

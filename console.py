@@ -10,8 +10,11 @@ from rich.table import Table
 
 __all__ = ["console", "err_console", "print_table", "progress"]
 
-console = Console()
-err_console = Console(stderr=True)
+# Document text, file names and labels reach the terminal through these consoles: with markup
+# off, "[/i]" or "[link=file:///etc/passwd]" in a sentence is printed as written, never
+# interpreted (nor does it crash rich). The project itself uses no markup.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from matrixcoder.corpus.segment import chunks
 from matrixcoder.errors import InputError
 from matrixcoder.labels.alliances import Alliance
 
@@ -54,8 +55,11 @@ class AllianceAttributor:
 
     def from_text(self, text: str) -> str | None:
         """The alliance named most often in the text (ties: the one named first)."""
-        doc = self._nlp.make_doc(text)
-        matches = sorted((m for matcher in self._matchers for m in matcher(doc)), key=lambda m: m[1])
+        matches = []
+        for offset, piece in chunks(text):
+            doc = self._nlp.make_doc(piece)
+            matches.extend((m_id, offset + start, end) for matcher in self._matchers for m_id, start, end in matcher(doc))
+        matches.sort(key=lambda m: m[1])
         if not matches:
             return None
         names = [self._nlp.vocab.strings[match_id] for match_id, _, _ in matches]

@@ -11,6 +11,8 @@ import typer
 
 from matrixcoder.console import print_table
 from matrixcoder.corpus.ingest import ingest_paths
+from matrixcoder.errors import InputError
+from matrixcoder.options import ForceOption
 
 __all__ = ["ingest"]
 
@@ -20,13 +22,21 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", help="Corpus folder to write.")],
     metadata: Annotated[Optional[Path], typer.Option(help="CSV with columns file, alliance.")] = None,
     alliances: Annotated[Optional[Path], typer.Option(help="Alliance list (default: labels/alliances.csv).")] = None,
+    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Read files behind symbolic links inside the folders (skipped by default).")] = False,
+    force: ForceOption = False,
 ) -> None:
     """Read documents into a corpus of sentence units with character offsets.
 
     Files that cannot be read are reported one per line and the rest is ingested;
     the exit code is then 2.
     """
-    result = ingest_paths(paths, out, metadata=metadata, alliances=alliances)
+    result = ingest_paths(paths, out, metadata=metadata, alliances=alliances, force=force, follow_symlinks=follow_symlinks)
+    for note in result.notes:
+        print(f"matrixcoder: note: {note}", file=sys.stderr)
+    if not result.written:
+        for source, problem in result.failures:
+            print(f"matrixcoder: error: {source}: {problem}", file=sys.stderr)
+        raise InputError(", ".join(str(p) for p in paths), "no document could be ingested; nothing written")
     formats = Counter(d.format for d in result.documents)
     languages = Counter(d.language for d in result.documents)
     alliances_found = {d.alliance for d in result.documents if d.alliance}

@@ -16,6 +16,7 @@ from matrixcoder.corpus.readers import SUPPORTED_SUFFIXES, Document, read_docume
 from matrixcoder.corpus.segment import Unit, segment
 from matrixcoder.corpus.store import write_corpus
 from matrixcoder.errors import InputError
+from matrixcoder.fileio import check_output_folder
 from matrixcoder.labels.alliances import read_alliances
 
 __all__ = ["IngestResult", "ingest_paths", "write_documents"]
@@ -28,6 +29,8 @@ class IngestResult:
     documents: list[Document] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    written: bool = False
 
 
 def ingest_paths(
@@ -35,6 +38,9 @@ def ingest_paths(
     out_dir: Path,
     metadata: Path | None = None,
     alliances: Path | None = None,
+    *,
+    force: bool = False,
+    follow_symlinks: bool = False,
 ) -> IngestResult:
     """Read files and folders into a corpus at ``out_dir``.
 
@@ -45,11 +51,19 @@ def ingest_paths(
         out_dir: The corpus folder to create (replaced atomically if it exists).
         metadata: Optional CSV (``file``, ``alliance``) that names each file's alliance.
         alliances: Alliance list for attribution; the shipped ``labels/alliances.csv`` by default.
+        force: Write into an existing folder that ``ingest`` did not create (only the corpus
+            files are replaced).
+        follow_symlinks: Read files behind symbolic links (skipped with a note by default).
+
+    Returns:
+        The result; when no document could be ingested, nothing is written and
+        ``result.written`` is False (each file's reason is in ``failures``).
 
     Raises:
-        InputError: No input file could be ingested; nothing is written then.
+        InputError: ``out_dir`` may not be written (checked before any file is read).
     """
-    files, result = _collect(paths)
+    check_output_folder(out_dir, "ingest", force=force, inputs=paths)
+    files, result = _collect(paths, follow_symlinks)
     attributor = AllianceAttributor(read_alliances(alliances))
     assigned = read_metadata(metadata) if metadata else {}
     seen_content: dict[str, str] = {}
@@ -74,17 +88,22 @@ def ingest_paths(
             result.documents.append(document)
             result.units.extend(segment(document))
     if not result.documents:
-        raise InputError(", ".join(str(p) for p in paths), "no document could be ingested")
-    write_documents(out_dir, result.documents, result.units, result.failures)
+        return result
+    write_documents(out_dir, result.documents, result.units, result.failures, force=force)
+    result.written = True
     return result
 
 
-def _collect(paths: list[Path]) -> tuple[list[tuple[Path, Path]], IngestResult]:
+def _collect(paths: list[Path], follow_symlinks: bool) -> tuple[list[tuple[Path, Path]], IngestResult]:
     result, files = IngestResult(), []
     for path in paths:
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if any(part.startswith(".") for part in file.relative_to(path).parts):
+                relative = file.relative_to(path)
+                if any(part.startswith(".") for part in relative.parts):
+                    continue
+                if not follow_symlinks and _through_symlink(path, relative):
+                    result.notes.append(f"{file}: symbolic link, skipped (--follow-symlinks reads it)")
                     continue
                 if file.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append((file, path))
@@ -95,6 +114,16 @@ def _collect(paths: list[Path]) -> tuple[list[tuple[Path, Path]], IngestResult]:
         else:
             result.failures.append((str(path), "no such file or folder"))
     return files, result
+
+
+def _through_symlink(root: Path, relative: Path) -> bool:
+    """Whether ``root/relative`` is a link or lies in a linked folder below ``root``."""
+    current = root
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def _attribute(attributor: AllianceAttributor, assigned: dict[str, str], file: Path, root: Path, text: str) -> str | None:
@@ -111,6 +140,9 @@ def write_documents(
     failures: list[tuple[str, str]],
     provenance: list[dict] | None = None,
     info: dict | None = None,
+    *,
+    command: str = "ingest",
+    force: bool = False,
 ) -> None:
     """Write documents and their units as a corpus: the tables ``ingest`` and ``harvest`` share.
 
@@ -121,6 +153,8 @@ def write_documents(
         failures: Inputs that could not be used, as ``(source, problem)``.
         provenance: Extra document columns, one dict per document in the same order.
         info: Extra entries for ``corpus.json``.
+        command: The command writing the corpus (``ingest`` or ``harvest``): it owns the folder.
+        force: Write into an existing folder the command did not create.
     """
     created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unit_counts = Counter(unit.doc_id for unit in units)
@@ -148,4 +182,4 @@ def write_documents(
         "languages": dict(Counter(d.language for d in documents)),
         "failures": [{"source": source, "problem": problem} for source, problem in failures],
     }
-    write_corpus(out_dir, documents_table, units_table, summary | (info or {}))
+    write_corpus(out_dir, documents_table, units_table, summary | (info or {}), command=command, force=force)

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
     from matrixcoder.corpus.readers import Document
 
-__all__ = ["Unit", "segment", "sentence_spans"]
+__all__ = ["CHUNK_CHARS", "Unit", "chunks", "segment", "sentence_spans"]
 
 _BLOCK = re.compile(r"[^\n]+")
+# spaCy refuses texts over nlp.max_length (1,000,000 characters, error E088); blocks are cut
+# well below it, at whitespace, so one giant line never stops a batch.
+CHUNK_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
     Spans without a letter or digit (rules, bullets, stray punctuation) are dropped.
     """
-    blocks = [(m.start(), m.group()) for m in _BLOCK.finditer(text)]
+    blocks = [piece for m in _BLOCK.finditer(text) for piece in chunks(m.group(), m.start())]
     spans: list[tuple[int, int]] = []
     for (offset, _), doc in zip(blocks, _pipeline().pipe(block for _, block in blocks)):
         for sentence in doc.sents:
@@ -62,6 +65,18 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             start = offset + sentence.start_char + (len(raw) - len(raw.lstrip()))
             spans.append((start, start + len(stripped)))
     return spans
+
+
+def chunks(text: str, offset: int = 0, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """Cut ``text`` into ``(offset, piece)`` of at most ``size`` characters, at whitespace where possible."""
+    pieces = []
+    while len(text) > size:
+        cut = text.rfind(" ", size // 2, size)
+        cut = size if cut <= 0 else cut + 1
+        pieces.append((offset, text[:cut]))
+        offset, text = offset + cut, text[cut:]
+    pieces.append((offset, text))
+    return pieces
 
 
 def segment(document: Document) -> list[Unit]:

@@ -18,7 +18,7 @@ import datasets
 import pandas as pd
 
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import atomic_path
+from matrixcoder.fileio import output_folder
 
 __all__ = ["CORPUS_FORMAT", "Corpus", "load_corpus", "read_corpus_info", "write_corpus"]
 
@@ -37,10 +37,21 @@ class Corpus:
     info: dict = field(default_factory=dict)
 
 
-def write_corpus(out_dir: str | Path, documents: pd.DataFrame, units: pd.DataFrame, info: dict) -> None:
-    """Write a corpus folder atomically: it appears complete or not at all."""
-    with atomic_path(out_dir) as folder:
-        folder.mkdir()
+def write_corpus(
+    out_dir: str | Path,
+    documents: pd.DataFrame,
+    units: pd.DataFrame,
+    info: dict,
+    *,
+    command: str = "ingest",
+    force: bool = False,
+) -> None:
+    """Write a corpus folder atomically: it appears complete or not at all.
+
+    ``out_dir`` follows :func:`~matrixcoder.fileio.output_folder`: a folder that ``command``
+    did not write is refused unless ``force``, and nothing but the corpus files is replaced.
+    """
+    with output_folder(out_dir, command, force=force) as folder:
         datasets.Dataset.from_pandas(documents, preserve_index=False).to_parquet(str(folder / "documents.parquet"))
         datasets.Dataset.from_pandas(units, preserve_index=False).to_parquet(str(folder / "units.parquet"))
         documents.drop(columns=["text", "page_starts"], errors="ignore").to_csv(folder / "manifest.csv", index=False)

@@ -11,12 +11,13 @@ from matrixcoder.console import console
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.commands import DEFAULT_EXAMPLES
+from matrixcoder.fileio import check_output_folder
+from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["agreement", "diagnose", "evaluate", "report_app"]
 
 report_app = typer.Typer(help="Reports for methodologists.", no_args_is_help=True)
 
-CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")]
 OutOption = Annotated[
     Optional[Path], typer.Option("--out", help="Write <name>.md, <name>.json and <name>.html into this folder.")
 ]
@@ -24,12 +25,18 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap d
 ResamplesOption = Annotated[int, typer.Option("--resamples", min=1000, help="Bootstrap replicates (at least 1000).")]
 
 
-def _emit(report, out: Path | None) -> None:
+def _check_out(out: Path | None, name: str, force: bool) -> None:
+    """Refuse, before any work, an --out folder the report may not be written into."""
+    if out is not None:
+        check_output_folder(out, name, force=force)
+
+
+def _emit(report, out: Path | None, force: bool) -> None:
     """Print the report's main tables, write its files, log to an active MLflow run."""
     from matrixcoder.evaluation.reports import log_report, print_report, write_report
 
     print_report(report)
-    files = write_report(report, out) if out is not None else []
+    files = write_report(report, out, force=force) if out is not None else []
     for path in files:
         console.print(f"wrote {path}")
     log_report(report, files)
@@ -41,14 +48,16 @@ def agreement(
     resamples: ResamplesOption = 1000,
     seed: SeedOption = 0,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Human coders among themselves: kappa, Krippendorff's alpha, Gwet's AC1 per label, with 95% intervals."""
+    _check_out(out, "agreement", force)
     from matrixcoder.evaluation.human_agreement import agreement_report, human_agreement
     from matrixcoder.evaluation.multilabel import BootstrapConfig
 
     book = load_codebook(codebook)
     _, result, confusion = human_agreement(coded, book, BootstrapConfig(n_resamples=resamples, seed=seed))
-    _emit(agreement_report(result, confusion, book, str(coded)), out)
+    _emit(agreement_report(result, confusion, book, str(coded)), out, force)
 
 
 @report_app.command("approaches")
@@ -58,12 +67,14 @@ def approaches(
     ] = DEFAULT_ALLIANCES,
     out: OutOption = None,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """The paper's Table 2 recomputed from alliance-level coding, beside the figures the paper prints."""
+    _check_out(out, "approaches", force)
     from matrixcoder.evaluation.approach_report import approaches_report
 
     _, _, report = approaches_report(alliances, load_codebook(codebook))
-    _emit(report, out)
+    _emit(report, out, force)
 
 
 def diagnose(
@@ -79,8 +90,10 @@ def diagnose(
         typer.Option("--model", help="Also diagnose this model's confusions (held-out folds on its training file)."),
     ] = None,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Overlapping definitions, codes confused in practice, rare codes, empty dimensions, and suggestions."""
+    _check_out(out, "diagnose", force)
     from matrixcoder.evaluation.diagnostics import diagnose as run_diagnose
     from matrixcoder.evaluation.diagnostics import diagnosis_report
     from matrixcoder.evaluation.multilabel import coding_table
@@ -96,7 +109,7 @@ def diagnose(
 
         decisions = model_codes(coded, table, book, resolve_model(model, book)).codes
     diagnosis = run_diagnose(book, load_encoder(encoder), table, model=decisions)
-    _emit(diagnosis_report(diagnosis, book, str(coded) if coded is not None else "none"), out)
+    _emit(diagnosis_report(diagnosis, book, str(coded) if coded is not None else "none"), out, force)
 
 
 def evaluate(
@@ -106,8 +119,10 @@ def evaluate(
     resamples: ResamplesOption = 1000,
     seed: SeedOption = 0,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """The model as one more coder: against each human and the gold, beside human-vs-human agreement."""
+    _check_out(out, "evaluate", force)
     from matrixcoder.errors import InputError
     from matrixcoder.evaluation.held_out import model_codes
     from matrixcoder.evaluation.model_vs_human import MODEL, evaluate_model, evaluation_report
@@ -121,4 +136,4 @@ def evaluate(
         raise InputError(gold, f"a coder is named '{MODEL}', the name the model takes in this comparison; rename that coder")
     made = model_codes(gold, table, book, resolve_model(model, book))
     evaluation = evaluate_model(table, made.codes, made.description, BootstrapConfig(n_resamples=resamples, seed=seed))
-    _emit(evaluation_report(evaluation, book, str(gold)), out)
+    _emit(evaluation_report(evaluation, book, str(gold)), out, force)

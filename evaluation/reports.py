@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matrixcoder.console import console, print_table
-from matrixcoder.fileio import atomic_path
+from matrixcoder.fileio import output_folder
 
 __all__ = ["Plot", "Report", "Section", "Table", "log_report", "print_report", "write_report"]
 
@@ -134,11 +134,12 @@ def render_html(report: Report) -> str:
     return "\n".join(parts)
 
 
-def write_report(report: Report, out: str | Path) -> list[Path]:
-    """Write ``<name>.json``, ``<name>.md`` and ``<name>.html`` into ``out``, each atomically.
+def write_report(report: Report, out: str | Path, *, force: bool = False) -> list[Path]:
+    """Write ``<name>.json``, ``<name>.md`` and ``<name>.html`` into ``out``.
 
     Everything is rendered before the first file is written, so a rendering error leaves no
-    file behind.
+    file behind. ``out`` follows :func:`~matrixcoder.fileio.output_folder` with the report's
+    name as the command: other files in it are never touched.
     """
     out = Path(out)
     contents = {
@@ -146,12 +147,10 @@ def write_report(report: Report, out: str | Path) -> list[Path]:
         f"{report.name}.md": render_markdown(report),
         f"{report.name}.html": render_html(report),
     }
-    written = []
-    for filename, text in contents.items():
-        with atomic_path(out / filename) as temporary:
-            temporary.write_text(text, encoding="utf-8")
-        written.append(out / filename)
-    return written
+    with output_folder(out, report.name, force=force) as folder:
+        for filename, text in contents.items():
+            (folder / filename).write_text(text, encoding="utf-8")
+    return [out / filename for filename in contents]
 
 
 def print_report(report: Report) -> None:

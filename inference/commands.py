@@ -12,13 +12,12 @@ import typer
 
 from matrixcoder.console import console, print_table
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import read_jsonl
+from matrixcoder.fileio import check_output_file, check_output_folder, read_jsonl
 from matrixcoder.labels.codebook import Codebook, load_codebook
+from matrixcoder.options import CodebookOption, ForceOption, ModelOption
 
 __all__ = ["predict", "score", "suggest"]
 
-ModelOption = Annotated[Optional[Path], typer.Option("--model", help="Model bundle folder (default: models/default, trained on first use).")]
-CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one); must be the model's.")]
 # Evidence sentences are shown whole in JSON; the table keeps them to a readable length.
 _TABLE_TEXT = 160
 
@@ -59,12 +58,15 @@ def suggest(
     output: Annotated[OutputFormat, typer.Option("--format", help="A readable table, JSON, or a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder (qdpx, with -o).")] = OutputFormat.table,
     codebook: CodebookOption = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--output", help="The .qdpx file to write with --format qdpx.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Suggest codes for documents, grouped by dimension, each with confidence and evidence sentences."""
     from matrixcoder.inference.suggest import suggest_documents
 
     if (output is OutputFormat.qdpx) != (out is not None):
         raise InputError("suggest", "a REFI-QDA project needs both --format qdpx and -o OUT.qdpx")
+    if out is not None:
+        check_output_file(out, force=force, inputs=files)
     book = load_codebook(codebook)
     predictor = _predictor(model, book)
     suggestions = suggest_documents(files, predictor, book)
@@ -97,6 +99,7 @@ def score(
     engine: Annotated[Engine, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")] = Engine.local,
     master: Annotated[Optional[str], typer.Option("--master", help="Spark master URL, e.g. local[4] or spark://host:7077 (with --engine spark; default: Spark's own setting, else local[*]).")] = None,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Score a corpus: unit scores, document codes, the alliance × code matrix and the approach table.
 
@@ -109,6 +112,7 @@ def score(
         raise InputError("--master", "only applies with --engine spark")
     # Checked before the model, which may have to be trained first.
     reader = open_corpus(corpus)
+    check_output_folder(out, "score", force=force, inputs=[corpus])
     book = load_codebook(codebook)
     predictor = _predictor(model, book)
     if engine is Engine.spark:
@@ -119,7 +123,7 @@ def score(
         from matrixcoder.inference.local_engine import LocalEngine
 
         runner = LocalEngine(predictor)
-    result = score_corpus(reader, runner, book, out)
+    result = score_corpus(reader, runner, book, out, force=force)
     table = result.approach_table
     print_table(f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False))
     console.print(

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from matrixcoder.console import err_console
+from matrixcoder.fileio import reset_work_folder
 from matrixcoder.inference.corpus_reader import CorpusReader
 from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.unit_scores import unit_score_batch, unit_score_schema, write_unit_scores
@@ -83,9 +83,7 @@ def _prepare(work: Path, key: dict) -> None:
             if done:
                 err_console.print(f"Resuming from {work}: {done} batch(es) already scored")
             return
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    reset_work_folder(work)
     temporary = work / f".{_RUN_FILE}.tmp"
     temporary.write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
     temporary.replace(run_file)

@@ -9,14 +9,13 @@ complete or not at all.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
-from matrixcoder.fileio import atomic_path
+from matrixcoder.fileio import check_output_folder, exclusive_lock, output_folder, remove_work_folder
 from matrixcoder.inference.corpus_reader import CorpusReader
 from matrixcoder.inference.summary import summarise
 from matrixcoder.labels.codebook import Codebook
@@ -51,22 +50,30 @@ class ScoreResult:
     approach_table: pd.DataFrame
 
 
-def score_corpus(corpus: CorpusReader, engine: Engine, codebook: Codebook, out: str | Path) -> ScoreResult:
+def score_corpus(
+    corpus: CorpusReader, engine: Engine, codebook: Codebook, out: str | Path, *, force: bool = False
+) -> ScoreResult:
     """Score every unit of a corpus with ``engine`` and write the tables into ``out`` (atomically).
 
     Args:
         corpus: The corpus, from :func:`~matrixcoder.inference.corpus_reader.open_corpus`.
         engine: What computes the unit scores.
         codebook: The model's codebook.
-        out: The output folder (replaced if it exists).
+        out: The output folder: new, empty, or a previous ``score`` output (only its files are
+            replaced); another folder only with ``force``.
+        force: Write into an existing folder that ``score`` did not create.
+
+    Raises:
+        InputError: ``out`` may not be written, or another run is writing it.
     """
     out = Path(out)
+    check_output_folder(out, "score", force=force, inputs=[corpus.path])
     work = work_folder(out)
-    with atomic_path(out) as folder:
-        folder.mkdir()
-        engine.unit_scores(corpus, work, folder / "unit_scores.parquet")
-        summary = summarise(folder / "unit_scores.parquet", corpus.alliances(), codebook, folder)
-    shutil.rmtree(work, ignore_errors=True)
+    with exclusive_lock(out.with_name(f"{out.name}.lock"), str(out)):
+        with output_folder(out, "score", force=force, inputs=[corpus.path]) as folder:
+            engine.unit_scores(corpus, work, folder / "unit_scores.parquet")
+            summary = summarise(folder / "unit_scores.parquet", corpus.alliances(), codebook, folder)
+        remove_work_folder(work)
     return ScoreResult(out, summary.n_units, summary.n_documents, summary.alliance_matrix, summary.approach_table)
 
 

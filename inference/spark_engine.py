@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+
 import sys
 import warnings
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from matrixcoder.errors import InputError
+from matrixcoder.fileio import reset_work_folder
 from matrixcoder.inference.corpus_reader import CorpusReader
 from matrixcoder.inference.unit_scores import UNIT_COLUMNS, unit_score_batch, unit_score_schema, write_unit_scores
 from matrixcoder.models.bundle import ModelBundle
@@ -61,9 +62,7 @@ class SparkEngine:
             raise InputError("model", "the Spark engine needs a model bundle folder on disk")
         # MLflow's download bars would drown the command's report; Spark's workers inherit this too.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
+        reset_work_folder(work)
         model = work / "pyfunc"
         save_pyfunc_model(self.bundle.path.resolve(), self.bundle.label_ids, model)
         scored = work / "unit_scores"

@@ -40,6 +40,7 @@ __all__ = [
     "ToolImport",
     "export_doccano",
     "export_labelstudio",
+    "labelstudio_config_path",
     "export_prodigy",
     "import_doccano",
     "import_labelstudio",
@@ -132,10 +133,16 @@ def labelstudio_config(codebook: Codebook) -> str:
     return etree.tostring(view, encoding="unicode", pretty_print=True)
 
 
+def labelstudio_config_path(out: str | Path) -> Path:
+    """Where :func:`export_labelstudio` writes the labelling config for tasks file ``out``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-config.xml")
+
+
 def export_labelstudio(units: Iterable[TaskUnit], codebook: Codebook, out: str | Path) -> Path:
     """Write Label Studio tasks (JSON) and, beside them, the labelling config; returns its path."""
     out = Path(out)
-    config = out.with_name(f"{out.stem}-config.xml")
+    config = labelstudio_config_path(out)
     tasks = []
     for unit in units:
         task: dict = {"data": unit.fields()}

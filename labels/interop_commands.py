@@ -15,17 +15,17 @@ import typer
 
 from matrixcoder.console import console, err_console, print_table
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import write_jsonl
+from matrixcoder.fileio import check_output_file, write_jsonl
 from matrixcoder.labels import annotation_tools as tools
 from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.counts import coding_summary
 from matrixcoder.labels.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx, map_codes, read_code_list, read_mapping, write_mapping
 from matrixcoder.labels.refi_qda import write_qdc
+from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["codebook_export", "export_app", "import_app"]
 
-CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")]
 CodedOutput = Annotated[Path, typer.Option("-o", "--output", help="Coded units to write (JSON Lines).")]
 
 import_app = typer.Typer(help="Read coding done in NVivo, ATLAS.ti, MAXQDA, QualCoder or annotation tools as coded units.", no_args_is_help=True)
@@ -40,8 +40,10 @@ def codebook_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write, e.g. codebook.qdc.")],
     output_format: Annotated[CodebookFormat, typer.Option("--format", help="qdc: REFI-QDA codebook for NVivo, ATLAS.ti, MAXQDA, QualCoder.")] = CodebookFormat.qdc,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write the codebook for QDA software: dimensions as parent codes, codes nested, stable GUIDs."""
+    check_output_file(output, force=force)
     book = load_codebook(codebook)
     write_qdc(book, output)
     console.print(f"Wrote {len(book.labels)} codes in {len(book.dimensions) + 1} groups to {output}")
@@ -52,14 +54,17 @@ def import_qdpx_command(
     project: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx) exported from the QDA tool.")],
     output: CodedOutput,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="CSV with columns name,code (optionally guid) for renamed or extra codes; code '-' ignores one.")] = None,
-    overlap: Annotated[OverlapRule, typer.Option("--overlap", help="A sentence gets a selection's code if: any = they share a character; half = at least half the sentence is selected; inside = all of it is.")] = OverlapRule.half,
+    overlap: Annotated[OverlapRule, typer.Option("--overlap", help="A sentence gets a selection's code if: any = they share a character; half = at least half the sentence is selected or at least half the selection lies in it; inside = all of it is selected.")] = OverlapRule.half,
+    sources: Annotated[Optional[Path], typer.Option("--sources", metavar="DIR", help="Folder holding the project's external sources (relative:// or absolute:// paths); they must lie inside it. Without it such sources are refused.")] = None,
     crlf: Annotated[CrlfCount, typer.Option("--crlf", help="How positions count \\r\\n: one (ATLAS.ti) or two characters; auto = one for ATLAS.ti projects.")] = CrlfCount.auto,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Turn a project's text codings into coded sentence units, one coder per user."""
+    check_output_file(output, force=force, inputs=[project])
     book = load_codebook(codebook)
     table = read_mapping(mapping, book) if mapping else None
-    result = import_qdpx(project, book, ImportConfig(overlap=overlap, crlf=crlf), table)
+    result = import_qdpx(project, book, ImportConfig(overlap=overlap, crlf=crlf, sources=sources), table)
     if not result.units:
         raise InputError(project, "no codings on text selections to import")
     _finish(result.units, result.notes, output)
@@ -70,8 +75,10 @@ def import_qdc_command(
     codes: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc) or project (.qdpx).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Mapping CSV to write, review and pass to 'import qdpx --mapping'.")],
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draft a code mapping: each code of the file with the codebook id it maps to, if any."""
+    check_output_file(output, force=force, inputs=[codes])
     book = load_codebook(codebook)
     matches = list(map_codes(read_code_list(codes), book).values())
     write_mapping(matches, output)
@@ -84,8 +91,10 @@ def import_labelstudio_command(
     export: Annotated[Path, typer.Argument(help="Label Studio project export in JSON format.")],
     output: CodedOutput,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Read reviewed Label Studio annotations as coded units (one coder per annotator)."""
+    check_output_file(output, force=force, inputs=[export])
     result = tools.import_labelstudio(export, load_codebook(codebook))
     _finish(result.units, result.notes, output)
 
@@ -95,8 +104,10 @@ def import_prodigy_command(
     export: Annotated[Path, typer.Argument(help="Output of 'prodigy db-out DATASET' (JSONL).")],
     output: CodedOutput,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Read accepted Prodigy answers as coded units (one coder per annotator session)."""
+    check_output_file(output, force=force, inputs=[export])
     result = tools.import_prodigy(export, load_codebook(codebook))
     _finish(result.units, result.notes, output)
 
@@ -107,8 +118,10 @@ def import_doccano_command(
     output: CodedOutput,
     coder: Annotated[Optional[str], typer.Option("--coder", help="Coder name (default: the file name without extension).")] = None,
     codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Read reviewed doccano labels as coded units."""
+    check_output_file(output, force=force, inputs=[export])
     result = tools.import_doccano(export, load_codebook(codebook), coder)
     _finish(result.units, result.notes, output)
 
@@ -119,8 +132,10 @@ ToolOutput = Annotated[Path, typer.Option("-o", "--output", help="Tasks file to 
 
 
 @export_app.command("labelstudio")
-def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
     """Write Label Studio tasks (JSON, with predictions) and their labelling config (<name>-config.xml)."""
+    check_output_file(output, force=force, inputs=[units])
+    check_output_file(tools.labelstudio_config_path(output), force=force, inputs=[units])
     book = load_codebook(codebook)
     tasks = tools.read_task_units(units, book, predictions)
     config = tools.export_labelstudio(tasks, book, output)
@@ -128,8 +143,9 @@ def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predict
 
 
 @export_app.command("prodigy")
-def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
     """Write Prodigy choice tasks (JSONL) with suggested codes pre-selected."""
+    check_output_file(output, force=force, inputs=[units])
     book = load_codebook(codebook)
     tasks = tools.read_task_units(units, book, predictions)
     tools.export_prodigy(tasks, book, output)
@@ -137,8 +153,9 @@ def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions
 
 
 @export_app.command("doccano")
-def export_doccano_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None) -> None:
+def export_doccano_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
     """Write doccano text-classification JSONL with suggested codes as labels."""
+    check_output_file(output, force=force, inputs=[units])
     tasks = tools.read_task_units(units, load_codebook(codebook), predictions)
     tools.export_doccano(tasks, output)
     console.print(f"Wrote {len(tasks)} tasks to {output}")

@@ -9,16 +9,20 @@ How a project becomes coded units:
   their parent). A code used by some coding that maps to nothing stops the import with a list
   of such codes: nothing is dropped silently. Map it, or ignore it on purpose with ``-``.
 - **Sources**: plain-text sources (and the text representation of PDF sources) are read from
-  ``internal://`` (inside the archive), ``relative://`` (against the project's ``basePath``,
-  else the archive's folder) or ``absolute://`` paths, or from inline ``PlainTextContent``.
+  ``internal://`` (inside the archive) or inline ``PlainTextContent``. Sources outside the
+  archive (``relative://``, ``absolute://``) are read only from a folder the user names
+  (``sources``, ``--sources DIR``): the path must resolve inside it, and a symbolic link out of
+  it is refused; a project cannot make the import read any other file.
   A BOM is dropped; offsets count from the first character after it.
 - **Offsets** are code points, end exclusive. ATLAS.ti counts ``\\r\\n`` as one character;
   ``crlf=auto`` assumes that for projects whose ``origin`` names ATLAS.ti.
 - **Units** are the sentences of ``corpus.segment`` over the source text, ids ``<doc_id>-NNN``
   with the doc id made from the source name as ``ingest`` makes it from a file name. A unit
   gets a selection's code under the overlap rule: ``any`` (one shared character), ``half``
-  (at least half of the unit's characters are selected; the default) or ``inside`` (the whole
-  unit is selected).
+  (the default: at least half of the unit is selected, or at least half of the selection lies
+  in the unit, so a highlighted phrase codes its sentence while a selection that spills a few
+  characters over a boundary does not code the neighbour) or ``inside`` (the whole unit is
+  selected). Selections that still reach no unit are counted per coder in the notes.
 - **Coders** are the Users who created the codings. A coder gets every unit of each source in
   which they coded anything, so unselected sentences are units they judged to carry no code.
 """
@@ -96,11 +100,14 @@ class ImportConfig:
         overlap: The overlap rule.
         crlf: The CRLF convention of the positions.
         limits: Size caps for reading the archive and the sources.
+        sources: The folder that external (``relative://``/``absolute://``) sources must lie
+            in; None refuses them.
     """
 
     overlap: OverlapRule = OverlapRule.half
     crlf: CrlfCount = CrlfCount.auto
     limits: ReadLimits = field(default_factory=ReadLimits)
+    sources: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -266,8 +273,7 @@ def import_qdpx(path: str | Path, codebook: Codebook, config: ImportConfig = Imp
         default_user = normalise_guid(root.get("creatingUserGUID", ""))
         atlas = "atlas" in root.get("origin", "").lower()
         crlf_one = config.crlf is CrlfCount.one or (config.crlf is CrlfCount.auto and atlas)
-        base = _base_folder(root.get("basePath", ""), path.parent)
-        sources = _read_sources(root, ns, archive, base, crlf_one, config.limits, notes)
+        sources = _read_sources(root, ns, archive, config.sources, crlf_one, config.limits, notes)
     matches = map_codes(read_codes(_codes_of(root)), codebook, mapping)
     _check_mapped(path, sources, matches)
     coders = _coder_names(users)
@@ -275,6 +281,7 @@ def import_qdpx(path: str | Path, codebook: Codebook, config: ImportConfig = Imp
     units: list[CodedUnit] = []
     codings: Counter = Counter()
     doc_ids: Counter = Counter()
+    unplaced: dict[str, list[str]] = defaultdict(list)
     for source in sources:
         doc_id = _unique_doc_id(source.name, doc_ids, notes)
         sentences = segment(Document(doc_id, source.where, "txt", source.text, "und", hashlib.sha256(source.text.encode()).hexdigest()))
@@ -287,13 +294,27 @@ def import_qdpx(path: str | Path, codebook: Codebook, config: ImportConfig = Imp
             # Any coding here, even of an ignored code, means the coder read the whole source.
             by_unit = coded[coder]
             if label := matches[code].label:
-                for index in _overlapping(sentences, start, end, config.overlap):
+                hits = _overlapping(sentences, start, end, config.overlap)
+                for index in hits:
                     by_unit[index].add(label)
+                if not hits:
+                    unplaced[coder].append(f"{label} on '{_snippet(source.text[start:end])}' ({source.name})")
         for index, sentence in enumerate(sentences):
             for coder in sorted(coded):
                 labels = sorted(coded[coder].get(index, ()), key=order.__getitem__)
                 units.append(CodedUnit(doc_id, sentence.unit_id, sentence.text, tuple(labels), coder, sentence.start, sentence.end))
+    for coder, lost in unplaced.items():
+        examples = "; ".join(lost[:3])
+        notes.append(
+            f"coder {coder}: {len(lost)} coding(s) reach no sentence unit under --overlap {config.overlap.value} "
+            f"and were not imported (--overlap any keeps them), e.g. {examples}"
+        )
     return QdpxImport(units, codings, notes)
+
+
+def _snippet(text: str, size: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _project_root(archive: SafeArchive) -> etree._Element:
@@ -317,12 +338,7 @@ def _tag(ns: str | None, name: str) -> str:
     return f"{{{ns}}}{name}" if ns else name
 
 
-def _base_folder(base_path: str, fallback: Path) -> Path:
-    base = re.sub(r"^(absolute|file):/{2}", "", base_path.strip())
-    return Path(base) if base else fallback
-
-
-def _read_sources(root, ns, archive: SafeArchive, base: Path, crlf_one: bool, limits: ReadLimits, notes: list[str]) -> list[_Source]:
+def _read_sources(root, ns, archive: SafeArchive, base: Path | None, crlf_one: bool, limits: ReadLimits, notes: list[str]) -> list[_Source]:
     container = root.find(_tag(ns, "Sources"))
     sources: list[_Source] = []
     for element in container if container is not None else ():
@@ -358,7 +374,7 @@ def _position(selection, attribute: str, where: str) -> int:
         raise InputError(where, f"selection {selection.get('guid', '')} has no integer {attribute}") from None
 
 
-def _source_text(element, ns, archive: SafeArchive, base: Path, limits: ReadLimits, name: str, notes: list[str]) -> str | None:
+def _source_text(element, ns, archive: SafeArchive, base: Path | None, limits: ReadLimits, name: str, notes: list[str]) -> str | None:
     where = f"{archive.path}: source '{name}'"
     reference = element.get("plainTextPath")
     if reference:
@@ -371,7 +387,7 @@ def _source_text(element, ns, archive: SafeArchive, base: Path, limits: ReadLimi
                 raise InputError(where, f"{reference} is not in the archive's sources/ folder")
             data = archive.read(entry)
         elif scheme in ("relative", "absolute"):
-            data = read_limited(base / rest if scheme == "relative" else Path(rest), limits, where)
+            data = read_limited(_external_source(base, scheme, rest, reference, where), limits, where)
         else:
             raise InputError(where, f"unknown path scheme in '{reference}' (expected internal://, relative:// or absolute://)")
         return _decode(data, where)
@@ -380,6 +396,18 @@ def _source_text(element, ns, archive: SafeArchive, base: Path, limits: ReadLimi
         return content.text
     notes.append(f"source '{name}' skipped: no plain text (plainTextPath or PlainTextContent)")
     return None
+
+
+def _external_source(base: Path | None, scheme: str, rest: str, reference: str, where: str) -> Path:
+    """The file behind a ``relative://``/``absolute://`` reference, if it lies inside ``base``."""
+    if base is None:
+        raise InputError(where, f"refers to a file outside the project ({reference}); name the folder that holds it with --sources DIR")
+    root = base.resolve()
+    candidate = (root / rest) if scheme == "relative" else Path(rest)
+    resolved = candidate.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise InputError(where, f"{reference} lies outside the --sources folder {base}; refused")
+    return resolved
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -416,7 +444,8 @@ def _overlapping(units: list[Unit], start: int, end: int, rule: OverlapRule) -> 
         shared = min(end, unit.end) - max(start, unit.start)
         if shared <= 0:
             continue
-        if rule is OverlapRule.any or (rule is OverlapRule.half and 2 * shared >= unit.end - unit.start) or (
+        half = 2 * shared >= unit.end - unit.start or 2 * shared >= end - start
+        if rule is OverlapRule.any or (rule is OverlapRule.half and half) or (
             rule is OverlapRule.inside and start <= unit.start and unit.end <= end
         ):
             hits.append(index)

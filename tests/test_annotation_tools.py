@@ -111,7 +111,7 @@ def test_doccano_round_trip_from_jsonl_and_per_user_zip(tmp_path, units_files, c
     with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
         for user in ("ana", "ben"):
             archive.writestr(f"{user}.jsonl", single.read_text(encoding="utf-8"))
-    assert run_cli(monkeypatch, capsys, "import", "doccano", tmp_path / "export.zip", "-o", out)[0] == 0
+    assert run_cli(monkeypatch, capsys, "import", "doccano", tmp_path / "export.zip", "-o", out, "--force")[0] == 0
     check_round_trip(out, codebook, ["ana", "ben"])
 
 

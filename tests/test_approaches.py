@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from matrixcoder.cli import app
 from matrixcoder.errors import InputError
 from matrixcoder.evaluation.approach_report import launch_years
+from matrixcoder.fileio import OWNER_FILE
 from matrixcoder.evaluation.approaches import approach_table, compare_with_paper, read_alliance_coding
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 
@@ -101,5 +102,5 @@ def test_report_approaches_command_prints_the_comparison(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "Projects: the rows give 6 (14.63%); the paper prints 5 (12.20%)" in result.output
     assert "4EU+, CIVIS, ECIU, UNA EUROPA, ENHANCE, T4EU" in result.output
-    assert {p.name for p in tmp_path.iterdir()} == {"approaches.md", "approaches.json", "approaches.html"}
+    assert {p.name for p in tmp_path.iterdir()} == {"approaches.md", "approaches.json", "approaches.html", OWNER_FILE}
     assert "data:image/png;base64," in (tmp_path / "approaches.html").read_text()

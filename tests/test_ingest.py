@@ -73,10 +73,25 @@ def test_nothing_readable_writes_nothing_and_keeps_old_corpus(tmp_path, batch):
     root, alliances = batch
     out = tmp_path / "corpus"
     ingest_paths([root / "CIVIS"], out, alliances=alliances)
-    with pytest.raises(InputError, match="no document could be ingested"):
-        ingest_paths([root / "empty.txt", root / "broken.pdf"], out, alliances=alliances)
+    result = ingest_paths([root / "empty.txt", root / "broken.pdf"], out, alliances=alliances)
+    assert not result.written and len(result.failures) == 2
     assert list(load_corpus(out).documents["doc_id"]) == ["civis-news"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alliances.csv", "corpus", "in"]
+
+
+def test_a_batch_where_every_file_fails_prints_each_reason(tmp_path, batch):
+    root, alliances = batch
+    run = subprocess.run(
+        [sys.executable, "-m", "matrixcoder", "ingest", str(root / "empty.txt"), str(root / "broken.pdf"),
+         "--out", str(tmp_path / "c"), "--alliances", str(alliances)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.splitlines()
+    assert any("empty.txt" in line for line in lines) and any("broken.pdf" in line for line in lines)
+    assert "no document could be ingested" in lines[-1]
+    assert not (tmp_path / "c").exists()
 
 
 def test_cli_exit_code_says_something_failed(tmp_path, batch):

@@ -235,9 +235,67 @@ def test_bom_relative_absolute_and_inline_sources(tmp_path, codebook):
     }
     for name, (source, files) in cases.items():
         path = write_zip(tmp_path / f"{name}.qdpx", {"project.qde": project_xml(source)} | files)
-        units = import_qdpx(path, codebook).units
+        units = import_qdpx(path, codebook, ImportConfig(sources=tmp_path)).units
         assert [(u.text, u.codes) for u in units] == [("First sentence here.", ()), ("Second sentence about ECTS.", ("SI6",))], name
         assert units[1].start == start, name
+
+
+def test_sources_outside_the_archive_need_a_named_folder_and_stay_inside_it(tmp_path, codebook):
+    """A project cannot make the import read /etc/passwd or climb out of --sources."""
+    text = "First sentence here. Second sentence about ECTS."
+    sels = selection(0, 5, code_guid("SI6"))
+    inside = tmp_path / "sources"
+    inside.mkdir()
+    (inside / "h01.txt").write_text(text, encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Secret line one. Secret line two.", encoding="utf-8")
+    (inside / "link.txt").symlink_to(secret)
+    refused = {
+        "absolute:///etc/passwd": ImportConfig(),
+        "relative://h01.txt": ImportConfig(),
+        "absolute:///etc/passwd ": ImportConfig(sources=inside),
+        "relative://../secret.txt": ImportConfig(sources=inside),
+        "relative://link.txt": ImportConfig(sources=inside),
+    }
+    for reference, config in refused.items():
+        path = write_zip(tmp_path / "p.qdpx", {"project.qde": project_xml(text_source(sels, reference.strip()))})
+        with pytest.raises(InputError, match="H01.txt"):
+            import_qdpx(path, codebook, config)
+    path = write_zip(tmp_path / "p.qdpx", {"project.qde": project_xml(text_source(sels, "relative://h01.txt"))})
+    assert len(import_qdpx(path, codebook, ImportConfig(sources=inside)).units) == 2
+
+
+def test_phrase_selections_code_their_sentence_and_spill_does_not_code_the_neighbour(tmp_path, codebook):
+    """Coders highlight phrases: under the default rule each coding reaches the sentence it was meant for."""
+    sentences = [
+        "The certificate is recognised by all member universities of the alliance and listed in the catalogue.",
+        "Learners can stack three units into a larger award.",
+        "Courses run online with one week on campus.",
+    ]
+    text = " ".join(sentences)
+    phrase = "recognised by all member universities"
+    second = text.index(sentences[1])
+    third = text.index(sentences[2])
+    sels = (
+        selection(text.index(phrase), text.index(phrase) + len(phrase), code_guid("SI6"), guid_tail=1)  # a phrase
+        + selection(second, third + 3, code_guid("CL1"), guid_tail=2)  # the sentence plus 3 characters of the next
+        + selection(second, text.index("one week"), code_guid("CL3"), guid_tail=3)  # spans two
+    )
+    codes = "".join(f'<Code guid="{code_guid(c)}" name="{c}" isCodable="true"/>' for c in ("SI6", "CL1", "CL3"))
+    project = project_xml(text_source(sels), codes=codes)
+    path = write_zip(tmp_path / "p.qdpx", {"project.qde": project, f"sources/{SOURCE}.txt": text})
+    result = import_qdpx(path, codebook)
+    assert [u.codes for u in result.units] == [("SI6",), ("CL1", "CL3"), ("CL3",)]
+    assert not any("reach no sentence" in note for note in result.notes)
+
+
+def test_selections_that_reach_no_unit_are_reported_per_coder(tmp_path, codebook):
+    text = "A first sentence that is rather long indeed. And a second one that is long too."
+    sels = selection(text.index("indeed."), text.index("And") + 3, code_guid("SI6"))
+    path = write_zip(tmp_path / "p.qdpx", {"project.qde": project_xml(text_source(sels)), f"sources/{SOURCE}.txt": text})
+    result = import_qdpx(path, codebook, ImportConfig(overlap=OverlapRule.inside))
+    assert [u.codes for u in result.units] == [(), ()]
+    assert any("1 coding(s) reach no sentence unit" in note for note in result.notes)
 
 
 def test_overlap_rules(tmp_path, codebook):
@@ -247,6 +305,7 @@ def test_overlap_rules(tmp_path, codebook):
     path = write_zip(tmp_path / "p.qdpx", {"project.qde": project_xml(text_source(sels)), f"sources/{SOURCE}.txt": text})
     coded = {rule: [u.codes for u in import_qdpx(path, codebook, ImportConfig(overlap=rule)).units] for rule in OverlapRule}
     assert coded[OverlapRule.any] == [("SI6",), ("SI6",)]
+    # Three quarters of the selection lies in the first sentence, a quarter in the second.
     assert coded[OverlapRule.half] == [("SI6",), ()]
     assert coded[OverlapRule.inside] == [(), ()]
 
@@ -284,7 +343,7 @@ def test_users_become_coders_and_codes_map_by_prefix_name_parent_and_mapping(tmp
     by_coder = {coder: [u.codes for u in units if u.coder == coder] for coder in ("Ana", "Ben")}
     assert by_coder == {"Ana": [("SI6",), ("CL1",), (), ()], "Ben": [(), (), ("CL6",), ()]}
     mapping.write_text("name,code\nRecognised across partners,ZZ1\n", encoding="utf-8")
-    code, _, err = run_cli(monkeypatch, capsys, "import", "qdpx", path, "-o", out, "--mapping", mapping)
+    code, _, err = run_cli(monkeypatch, capsys, "import", "qdpx", path, "-o", out, "--mapping", mapping, "--force")
     assert code == 2 and "ZZ1" in err
 
 

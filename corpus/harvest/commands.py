@@ -16,7 +16,9 @@ import typer
 from matrixcoder.console import console, err_console, print_table
 from matrixcoder.corpus.harvest.config import DEFAULT_KEYWORDS, HarvestConfig
 from matrixcoder.corpus.harvest.run import harvest as run_harvest
-from matrixcoder.corpus.harvest.run import work_dir_for
+from matrixcoder.corpus.harvest.run import check_work_dir, work_dir_for
+from matrixcoder.fileio import check_output_folder
+from matrixcoder.options import ForceOption
 
 __all__ = ["harvest"]
 
@@ -38,6 +40,7 @@ def harvest(
     delay: Annotated[float, typer.Option(help="Seconds between requests to one host (robots.txt Crawl-delay can raise it).")] = HarvestConfig.delay,
     per_host: Annotated[int, typer.Option(help="Requests to one host at the same time.")] = HarvestConfig.per_host,
     timeout: Annotated[float, typer.Option(help="Seconds one response may take in all.")] = HarvestConfig.timeout,
+    force: ForceOption = False,
 ) -> None:
     """Crawl alliance websites politely into a corpus (HTML and PDF), with provenance per document.
 
@@ -57,10 +60,12 @@ def harvest(
         since=since.date() if since else None,
         until=until.date() if until else None,
     )
+    check_output_folder(out, "harvest", force=force, inputs=[seeds])
     work_dir = work_dir_for(out)
+    check_work_dir(work_dir, force)
     work_dir.mkdir(parents=True, exist_ok=True)
     with _logging(work_dir / "harvest.log"):
-        result = run_harvest(seeds, out, config)
+        result = run_harvest(seeds, out, config, force=force)
     rows = [
         [alliance, s.fetched, s.documents, s.robots, s.duplicates, s.outside, ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items()))]
         for alliance, s in result.summary.items()

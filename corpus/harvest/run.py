@@ -13,9 +13,10 @@ from matrixcoder.corpus.harvest.crawl import crawl
 from matrixcoder.corpus.harvest.frontier import Frontier
 from matrixcoder.corpus.harvest.seeds import read_seeds
 from matrixcoder.corpus.ingest import write_documents
+from matrixcoder.fileio import check_output_folder
 from matrixcoder.errors import InputError
 
-__all__ = ["HarvestResult", "harvest", "work_dir_for"]
+__all__ = ["HarvestResult", "check_work_dir", "harvest", "work_dir_for"]
 
 
 @dataclass
@@ -36,7 +37,16 @@ def work_dir_for(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.harvest"
 
 
-def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig) -> HarvestResult:
+def check_work_dir(work_dir: Path, force: bool) -> None:
+    """Refuse a crawl-state folder that exists but holds no crawl state of ours (unless ``force``)."""
+    if work_dir.exists() and not work_dir.is_dir():
+        raise InputError(work_dir, "is a file; the harvest keeps its crawl state in a folder of this name")
+    ours = any((work_dir / name).is_file() for name in ("state.sqlite", "harvest.log"))
+    if work_dir.is_dir() and any(work_dir.iterdir()) and not ours and not force:
+        raise InputError(work_dir, "exists and holds no crawl state of 'matrixcoder harvest'; move it or pass --force")
+
+
+def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig, *, force: bool = False) -> HarvestResult:
     """Crawl the seeds' sites and write what they hold as a corpus at ``out_dir``.
 
     Run again with the same ``out_dir`` to resume an interrupted harvest: URLs already
@@ -48,7 +58,9 @@ def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig) -> HarvestRe
         InputError: Bad seeds file or settings, or no document at all could be harvested.
     """
     seeds = read_seeds(seeds_path)
+    check_output_folder(out_dir, "harvest", force=force, inputs=[seeds_path])
     work_dir = work_dir_for(out_dir)
+    check_work_dir(work_dir, force)
     work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(Frontier(work_dir / "state.sqlite")) as frontier:
         frontier.start_run(config.params())
@@ -79,5 +91,7 @@ def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig) -> HarvestRe
             },
         }
     }
-    write_documents(out_dir, built.documents, built.units, built.failures, provenance=built.provenance, info=info)
+    write_documents(
+        out_dir, built.documents, built.units, built.failures, provenance=built.provenance, info=info, command="harvest", force=force
+    )
     return HarvestResult(len(built.documents), len(built.units), built.summary, work_dir)
