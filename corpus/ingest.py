@@ -77,6 +77,9 @@ def ingest_paths(
             except InputError as exc:
                 result.failures.append((exc.source, exc.problem))
                 continue
+            except (Exception, RecursionError) as exc:  # one hostile file never costs the batch
+                result.failures.append((str(file), f"could not be read ({type(exc).__name__})"))
+                continue
             if document.sha256 in seen_content:
                 result.failures.append((str(file), f"same content as {seen_content[document.sha256]}; skipped"))
                 continue

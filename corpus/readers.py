@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import trafilatura
 from lxml import html as lxml_html
 
 from matrixcoder.corpus.language import detect_language
+from matrixcoder.archive import ReadLimits, check_archive
 from matrixcoder.errors import InputError
 
 __all__ = ["Document", "SUPPORTED_SUFFIXES", "doc_id_from_path", "normalise_text", "read_document", "text_to_document"]
@@ -45,8 +46,14 @@ class Document:
 
 
 def doc_id_from_path(path: str | Path) -> str:
-    """A readable id from the file name: lower case, runs of other characters as ``-``."""
-    return re.sub(r"[^a-z0-9]+", "-", Path(path).stem.lower()).strip("-") or "document"
+    """A readable id from the file name: lower case, runs of other characters as ``-``.
+
+    Accents are dropped ("Présentation" → "presentation"); names in other scripts keep their
+    letters ("Μικροπιστοποιητικά.txt" → "μικροπιστοποιητικα"), so they never collapse to one id.
+    """
+    stem = unicodedata.normalize("NFKD", Path(path).stem.lower())
+    stem = "".join(ch for ch in stem if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", "-", stem).strip("-") or "document"
 
 
 def read_document(path: str | Path, doc_id: str | None = None) -> Document:
@@ -153,6 +160,11 @@ def _html_fallback_text(path: Path, data: bytes) -> str:
     return "\n".join(line.strip() for line in tree.text_content().splitlines() if line.strip())
 
 
+# pypdf logs its repairs of damaged files (with raw bytes) at warning level; a file it cannot
+# read becomes one InputError line below, so its chatter stays off the user's terminal.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
 def _read_pdf(path: Path, data: bytes) -> list[str]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -187,7 +199,13 @@ def _join_pdf_lines(page: str) -> str:
     return "\n".join(joined)
 
 
+# A .docx is a zip: its parts are decompressed under these caps before python-docx sees them,
+# so a 3 MB file that expands to gigabytes is one bad file, not an exhausted machine.
+DOCX_LIMITS = ReadLimits(max_entry_bytes=64 * 2**20, max_total_bytes=256 * 2**20)
+
+
 def _read_docx(path: Path, data: bytes) -> list[str]:
+    check_archive(path, data, DOCX_LIMITS)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = []
@@ -196,7 +214,7 @@ def _read_docx(path: Path, data: bytes) -> list[str]:
                 blocks.extend(" | ".join(cell.text for cell in row.cells) for row in item.rows)
             else:
                 blocks.append(item.text)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # python-docx and lxml raise many types for damaged or hostile files
         raise InputError(path, f"corrupt or unreadable DOCX ({type(exc).__name__})") from None
     return ["\n".join(blocks)]
 

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
+from matrixcoder.archive import ReadLimits, SafeArchive, read_limited
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
@@ -44,7 +45,6 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # Fixed namespace for uuid5: the same code, source or user gets the same GUID on every export,
 # so a re-exported codebook merges with the one already in the analysts' project.
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/matrixcoder/refi-qda")
-_CHUNK = 1 << 20
 # A DOCTYPE sits in the prolog: after an optional BOM, XML declaration and comments. Checked
 # before parsing so that an entity the parser cannot resolve still reads as a refused DOCTYPE;
 # the parsed tree is checked again for encodings this pattern does not see (UTF-16).
@@ -156,110 +156,3 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
     return root
 
 
-@dataclass(frozen=True)
-class ReadLimits:
-    """Caps on what reading one file may decompress, so hostile archives cannot fill memory.
-
-    Attributes:
-        max_entry_bytes: Largest single entry (or external source file) read.
-        max_total_bytes: Largest sum over everything read from one archive.
-    """
-
-    max_entry_bytes: int = 256 * 2**20
-    max_total_bytes: int = 1024 * 2**20
-
-
-class SafeArchive:
-    """A zip archive opened for reading with names checked and sizes capped.
-
-    Every entry name is checked on opening (no ``..``, no absolute or drive paths), so a
-    zip-slip archive is refused even though nothing is ever extracted to disk.
-
-    Args:
-        path: The archive.
-        limits: Size caps for what is read.
-
-    Raises:
-        InputError: Not a zip archive, or an entry name escapes the archive.
-    """
-
-    def __init__(self, path: str | Path, limits: ReadLimits = ReadLimits()) -> None:
-        self.path = Path(path)
-        self.limits = limits
-        self._read_total = 0
-        try:
-            self._zip = zipfile.ZipFile(self.path)
-        except FileNotFoundError:
-            raise InputError(self.path, "file not found") from None
-        except (zipfile.BadZipFile, OSError):
-            raise InputError(self.path, "not a zip archive (a .qdpx is a zip holding project.qde and sources/)") from None
-        for name in self._zip.namelist():
-            _check_entry_name(self.path, name)
-
-    def __enter__(self) -> SafeArchive:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._zip.close()
-
-    def names(self) -> list[str]:
-        """Entry names, as stored."""
-        return self._zip.namelist()
-
-    def find(self, name: str) -> str | None:
-        """The stored name matching ``name`` case-insensitively (tools differ on case), if any."""
-        wanted = name.lower()
-        return next((stored for stored in self._zip.namelist() if stored.lower() == wanted), None)
-
-    def read(self, name: str) -> bytes:
-        """Read one entry, checking its declared size first and counting bytes as they come.
-
-        Raises:
-            InputError: The entry is missing, damaged, or over the size limits.
-        """
-        where = f"{self.path}:{name}"
-        try:
-            info = self._zip.getinfo(name)
-        except KeyError:
-            raise InputError(self.path, f"no entry '{name}' in the archive") from None
-        self._check_size(where, info.file_size)
-        chunks, size = [], 0
-        try:
-            with self._zip.open(info) as handle:
-                while chunk := handle.read(_CHUNK):
-                    size += len(chunk)
-                    # The declared size can lie; count what really comes out.
-                    self._check_size(where, size)
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            raise InputError(where, f"damaged or unsupported zip entry ({type(exc).__name__})") from None
-        self._read_total += size
-        return b"".join(chunks)
-
-    def _check_size(self, where: str, size: int) -> None:
-        if size > self.limits.max_entry_bytes:
-            raise InputError(where, f"entry expands beyond {self.limits.max_entry_bytes} bytes; refused")
-        if self._read_total + size > self.limits.max_total_bytes:
-            raise InputError(where, f"archive expands beyond {self.limits.max_total_bytes} bytes in all; refused")
-
-
-def _check_entry_name(archive: Path, name: str) -> None:
-    posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or ".." in posix.parts or (posix.parts and posix.parts[0].endswith(":")):
-        raise InputError(archive, f"unsafe entry name '{name}' (absolute or with '..'); refused")
-
-
-def read_limited(path: Path, limits: ReadLimits, source: str) -> bytes:
-    """Read a file referenced by a project (relative:// or absolute://) under the entry cap.
-
-    Raises:
-        InputError: Missing, unreadable, or larger than ``limits.max_entry_bytes``.
-    """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limits.max_entry_bytes + 1)
-    except OSError as exc:
-        raise InputError(source, f"cannot read {path} ({exc.strerror})") from None
-    if len(data) > limits.max_entry_bytes:
-        raise InputError(source, f"{path} is larger than {limits.max_entry_bytes} bytes; refused")
-    return data
