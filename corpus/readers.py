@@ -205,7 +205,10 @@ DOCX_LIMITS = ReadLimits(max_entry_bytes=64 * 2**20, max_total_bytes=256 * 2**20
 
 
 def _read_docx(path: Path, data: bytes) -> list[str]:
-    check_archive(path, data, DOCX_LIMITS)
+    try:
+        check_archive(path, data, DOCX_LIMITS)
+    except InputError as exc:
+        raise InputError(path, f"corrupt or unreadable DOCX ({exc.problem})") from None
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = []
