@@ -22,6 +22,7 @@ from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.refi_qda import PROJECT_NS, code_guid, codes_element, stable_guid
+from matrixcoder.labels.rulings import Ruling, read_rulings
 
 if TYPE_CHECKING:
     from matrixcoder.inference.suggest import DocumentSuggestion
@@ -55,7 +56,9 @@ def model_user_name(model_id: str) -> str:
     return f"matrixcoder {model_id}"
 
 
-def export_qdpx(documents: Sequence[ExportDocument], model_id: str, codebook: Codebook, out: str | Path) -> None:
+def export_qdpx(
+    documents: Sequence[ExportDocument], model_id: str, codebook: Codebook, out: str | Path, rulings: list[Ruling] | None = None
+) -> None:
     """Write documents and their suggestions as a ``.qdpx`` project (atomically).
 
     Args:
@@ -76,7 +79,7 @@ def export_qdpx(documents: Sequence[ExportDocument], model_id: str, codebook: Co
     )
     users = etree.SubElement(root, _tag("Users"))
     etree.SubElement(users, _tag("User"), guid=user, name=model_user_name(model_id))
-    etree.SubElement(root, _tag("CodeBook")).append(codes_element(codebook, PROJECT_NS))
+    etree.SubElement(root, _tag("CodeBook")).append(codes_element(codebook, PROJECT_NS, rulings))
     sources = etree.SubElement(root, _tag("Sources")) if documents else None
     files: dict[str, bytes] = {}
     seen: set[str] = set()
@@ -139,7 +142,7 @@ def export_suggestions(suggestions: Sequence[DocumentSuggestion], model_id: str,
                     raise InputError(suggestion.source, "changed while it was being scored; run suggest again")
                 spans.append((code.code, evidence.start, evidence.end, evidence.score))
         documents.append(ExportDocument(suggestion.doc_id, Path(suggestion.source).name, text, spans))
-    export_qdpx(documents, model_id, codebook, out)
+    export_qdpx(documents, model_id, codebook, out, read_rulings())
 
 
 def _tag(name: str) -> str:

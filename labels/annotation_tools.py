@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from lxml import etree
 
 from matrixcoder.errors import InputError
-from matrixcoder.fileio import atomic_path, parse_jsonl_lines, read_jsonl, write_jsonl
+from matrixcoder.fileio import atomic_path, parse_json, parse_jsonl_lines, read_jsonl, write_jsonl
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.refi_qda import ReadLimits, SafeArchive
@@ -188,15 +188,25 @@ def import_labelstudio(path: str | Path, codebook: Codebook) -> ToolImport:
     """Read a Label Studio JSON export: one coded unit per task and (not cancelled) annotation.
 
     Raises:
-        InputError: Not a JSON list of tasks, a task without unit fields, or an unknown code.
+        InputError: Not a JSON list of tasks, a task without unit fields, an annotation whose
+            ``result``, ``value`` or ``choices`` has the wrong shape, or an unknown code.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder; expected Label Studio's JSON export")
     try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         raise InputError(path, "not a JSON file (export the Label Studio project as JSON)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        tasks = parse_json(str(path), text)
+    except InputError as exc:
+        hint = " (export the Label Studio project as JSON)" if exc.problem.startswith("malformed") else ""
+        raise InputError(path, exc.problem + hint) from None
     if not isinstance(tasks, list):
         raise InputError(path, "expected a JSON list of tasks (Label Studio's JSON export)")
     collector = _Collector(codebook)
@@ -205,21 +215,37 @@ def import_labelstudio(path: str | Path, codebook: Codebook) -> ToolImport:
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             raise InputError(where, "a task needs a 'data' object")
         unit = _task_unit(where, task["data"])
-        annotations = [a for a in task.get("annotations") or () if isinstance(a, dict)]
+        annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            raise InputError(where, "'annotations' must be a list")
+        annotations = [a for a in annotations if isinstance(a, dict)]
         cancelled = [a for a in annotations if a.get("was_cancelled")]
         if cancelled:
             collector.notes.append(f"task {number} ({unit.unit_id}): {len(cancelled)} cancelled annotations left out")
         for annotation in annotations:
             if annotation.get("was_cancelled"):
                 continue
-            chosen = [
-                choice
-                for result in annotation.get("result") or ()
-                if isinstance(result, dict) and result.get("type") == "choices"
-                for choice in (result.get("value") or {}).get("choices") or ()
-            ]
-            collector.add(where, unit, chosen, _labelstudio_coder(annotation.get("completed_by")))
+            collector.add(where, unit, _labelstudio_choices(where, annotation), _labelstudio_coder(annotation.get("completed_by")))
     return collector.result(path)
+
+
+def _labelstudio_choices(where: str, annotation: dict) -> list:
+    """The code ids an annotation chose: the ``choices`` of its ``choices`` results."""
+    results = annotation.get("result") or []
+    if not isinstance(results, list):
+        raise InputError(where, "an annotation's 'result' must be a list")
+    chosen = []
+    for result in results:
+        if not isinstance(result, dict) or result.get("type") != "choices":
+            continue
+        value = result.get("value") or {}
+        if not isinstance(value, dict):
+            raise InputError(where, "a choices result's 'value' must be an object with 'choices'")
+        choices = value.get("choices") or []
+        if not isinstance(choices, list):
+            raise InputError(where, "'choices' must be a list of code ids")
+        chosen.extend(choices)
+    return chosen
 
 
 def _labelstudio_coder(completed_by: object) -> str:

@@ -23,12 +23,14 @@ class CodedUnit:
     coder: str
     start: int | None = None
     end: int | None = None
+    writer: str | None = None
 
     def to_json(self) -> dict:
         record = {"doc_id": self.doc_id, "unit_id": self.unit_id, "text": self.text}
         if self.start is not None:
             record |= {"start": self.start, "end": self.end}
-        return record | {"codes": list(self.codes), "coder": self.coder}
+        record |= {"codes": list(self.codes), "coder": self.coder}
+        return record | ({"writer": self.writer} if self.writer is not None else {})
 
 
 def read_coded_units(path: str | Path, codebook: Codebook) -> list[CodedUnit]:
@@ -71,6 +73,9 @@ def _parse(where: str, record: dict) -> CodedUnit:
         raise InputError(where, "give both 'start' and 'end' or neither")
     if start is not None and not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
         raise InputError(where, "'start' and 'end' must be integers with 0 <= start <= end")
+    writer = record.get("writer")
+    if writer is not None and (not isinstance(writer, str) or not writer):
+        raise InputError(where, "'writer' must be a non-empty string when given")
     return CodedUnit(
         doc_id=record["doc_id"],
         unit_id=record["unit_id"],
@@ -79,4 +84,5 @@ def _parse(where: str, record: dict) -> CodedUnit:
         coder=record["coder"],
         start=start,
         end=end,
+        writer=writer,
     )

@@ -11,19 +11,26 @@ from matrixcoder.console import console, print_table
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, load_codebook
 from matrixcoder.labels.coded_units import read_coded_units
 from matrixcoder.labels.counts import coding_summary, label_counts
+from matrixcoder.labels.rulings import DEFAULT_GUIDE, read_rulings, rulings_by_code
+from matrixcoder.options import CodebookOption
 
 __all__ = ["codebook_app"]
 
 codebook_app = typer.Typer(help="Show and check the analysis-matrix codebook.", no_args_is_help=True)
 
 DEFAULT_EXAMPLES = Path(__file__).resolve().parent / "examples.jsonl"
-CodebookOption = Annotated[Optional[Path], typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")]
 
 
 @codebook_app.command("show")
-def show(codebook: CodebookOption = None) -> None:
+def show(
+    codebook: CodebookOption = None,
+    rules: Annotated[bool, typer.Option("--rules", help="Also print the coding rulings about each code (from the coding guide).")] = False,
+) -> None:
     """Print the codebook grouped by dimension, with its version and content hash."""
     book = load_codebook(codebook)
+    if rules:
+        _show_rulings(book)
+        return
     console.print(f"{book.name} — version {book.version}, hash {book.content_hash[:12]}, {len(book.labels)} labels")
     for dimension in sorted(book.dimensions, key=lambda d: d.order):
         rows = [(c.id, c.name, c.indicator) for c in book.codes if c.dimension == dimension.id]
@@ -32,6 +39,23 @@ def show(codebook: CodebookOption = None) -> None:
         print_table(f"{dimension.order}. {dimension.name}", ["id", "name", "indicator"], rows)
     rows = [(a.id, a.name, a.indicator) for a in book.approach_types]
     print_table(book.dimension_name(APPROACH_DIMENSION), ["id", "name", "definition"], rows)
+
+
+def _show_rulings(book) -> None:
+    rulings = read_rulings()
+    about = rulings_by_code(rulings, book.label_ids)
+    console.print(f"{book.name}: {len(rulings)} coding rulings from {DEFAULT_GUIDE}")
+    print_table(
+        "Rulings for every code",
+        ["ruling", "text"],
+        [[r.id, r.text] for r in rulings if not r.codes],
+    )
+    for dimension in [*sorted(book.dimensions, key=lambda d: d.order)]:
+        rows = [[c.id, c.name, r.id, r.text] for c in book.codes if c.dimension == dimension.id for r in about[c.id]]
+        if rows:
+            print_table(f"{dimension.order}. {dimension.name}", ["code", "name", "ruling", "text"], rows)
+    rows = [[a.id, a.name, r.id, r.text] for a in book.approach_types for r in about[a.id]]
+    print_table(book.dimension_name(APPROACH_DIMENSION), ["code", "name", "ruling", "text"], rows)
 
 
 @codebook_app.command("counts")

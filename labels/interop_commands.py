@@ -22,6 +22,7 @@ from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.counts import coding_summary
 from matrixcoder.labels.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx, map_codes, read_code_list, read_mapping, write_mapping
 from matrixcoder.labels.refi_qda import write_qdc
+from matrixcoder.labels.rulings import read_rulings
 from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["codebook_export", "export_app", "import_app"]
@@ -45,7 +46,7 @@ def codebook_export(
     """Write the codebook for QDA software: dimensions as parent codes, codes nested, stable GUIDs."""
     check_output_file(output, force=force)
     book = load_codebook(codebook)
-    write_qdc(book, output)
+    write_qdc(book, output, read_rulings())
     console.print(f"Wrote {len(book.labels)} codes in {len(book.dimensions) + 1} groups to {output}")
 
 

@@ -23,6 +23,7 @@ from matrixcoder.archive import ReadLimits, SafeArchive, read_limited
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
+from matrixcoder.labels.rulings import Ruling, rulings_by_code
 
 __all__ = [
     "CODEBOOK_NS",
@@ -61,12 +62,15 @@ def code_guid(code_id: str) -> str:
     return stable_guid("code", code_id)
 
 
-def codes_element(codebook: Codebook, namespace: str) -> etree._Element:
+def codes_element(codebook: Codebook, namespace: str, rulings: list[Ruling] | None = None) -> etree._Element:
     """The codebook as a ``<Codes>`` tree: one non-codable parent per dimension, codes nested.
 
     The approach types get a parent of their own; recognition mechanisms, which the matrix
     names but gives no codes, appear as an empty non-codable parent so the structure is complete.
+    Each code's description is its indicator followed by the coding rulings about it, so
+    coders see the convention inside NVivo, ATLAS.ti, MAXQDA or QualCoder.
     """
+    about = rulings_by_code(rulings or [], codebook.label_ids)
     codes = etree.Element(f"{{{namespace}}}Codes", nsmap={None: namespace})
     groups = [(d.id, d.name, d.description) for d in sorted(codebook.dimensions, key=lambda d: d.order)]
     groups.append((APPROACH_DIMENSION, codebook.dimension_name(APPROACH_DIMENSION), "Approach types of alliances (Table 2)."))
@@ -74,7 +78,8 @@ def codes_element(codebook: Codebook, namespace: str) -> etree._Element:
         parent = _code(codes, namespace, code_guid(f"dimension:{dimension_id}"), name, description, codable=False)
         for label in codebook.labels:
             if label.dimension == dimension_id:
-                _code(parent, namespace, code_guid(label.id), f"{label.id} – {label.name}", label.indicator, codable=True)
+                description = "\n".join([label.indicator, *(f"{r.id}: {r.text}" for r in about[label.id])])
+                _code(parent, namespace, code_guid(label.id), f"{label.id} – {label.name}", description, codable=True)
     return codes
 
 
@@ -84,10 +89,10 @@ def _code(parent: etree._Element, namespace: str, guid: str, name: str, descript
     return element
 
 
-def write_qdc(codebook: Codebook, path: str | Path) -> None:
-    """Write the codebook as a REFI-QDA ``.qdc`` file (atomically)."""
+def write_qdc(codebook: Codebook, path: str | Path, rulings: list[Ruling] | None = None) -> None:
+    """Write the codebook (with the coding rulings in code descriptions) as a REFI-QDA ``.qdc`` file, atomically."""
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=f"matrixcoder codebook {codebook.version}")
-    root.append(codes_element(codebook, CODEBOOK_NS))
+    root.append(codes_element(codebook, CODEBOOK_NS, rulings))
     with atomic_path(path) as temporary:
         temporary.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
 

@@ -9,6 +9,7 @@ import typer
 
 from matrixcoder.console import console, print_table
 from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.models.card import cv_scheme_text
 from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["train"]
@@ -23,21 +24,34 @@ def train(
     codebook: CodebookOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Cross-validate by document, fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
+    """Cross-validate (leave one writer out when the examples name writers), fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
     # Imported here so that other commands start without loading the training stack.
     from matrixcoder.training.train import TrainConfig, train_model
 
     result = train_model(examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook), force=force)
     info = result.bundle.info
     print_table(
-        f"Cross-validation: {info['cv']['n_splits']} folds by document × {info['cv']['n_repeats']} repeat(s), "
-        f"{info['training_data']['units']} units, {info['training_data']['documents']} documents",
+        f"Cross-validation, {cv_scheme_text(info['cv'])}: {info['training_data']['units']} units, "
+        f"{info['training_data']['documents']} documents",
         ["system", "micro-F1", "macro-F1", "mean kappa", "empty units coded"],
         [
             [name + ("  ◀ model" if name == result.selected else ""), *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa")), f"{r['empty_coded']:.1%}"]
             for name, r in result.systems.items()
         ],
     )
+    metrics = result.bundle.metrics
+    if metrics.get("within_writer"):
+        print_table(
+            "Within-writer figures (cross-validated by document; the writer's other documents are in training)",
+            ["system", "micro-F1", "macro-F1", "mean kappa"],
+            [[name, *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa"))] for name, r in metrics["within_writer"].items()],
+        )
+    if metrics.get("learning_curve"):
+        print_table(
+            "Learning curve over writers (unseen writers; share of the other writers learnt from)",
+            ["writers used", "micro-F1", "macro-F1", "mean kappa"],
+            [[share, *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa"))] for share, r in metrics["learning_curve"].items()],
+        )
     if compare:
         per_label = result.systems[result.selected]["per_label"]
         print_table(

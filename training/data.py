@@ -37,6 +37,7 @@ class TrainingSet:
     sha256: str
     coder: str
     doc_ids: np.ndarray
+    writers: np.ndarray
     unit_ids: list[str]
     texts: list[str]
     Y: np.ndarray
@@ -50,6 +51,11 @@ class TrainingSet:
     @property
     def n_documents(self) -> int:
         return len(set(self.doc_ids))
+
+    @property
+    def n_writers(self) -> int:
+        """Distinct writers; 0 when the examples do not say who wrote each document."""
+        return 0 if (self.writers == "").any() else len(set(self.writers))
 
 
 def load_training_set(path: str | Path, codebook: Codebook, coder: str = "A") -> TrainingSet:
@@ -80,6 +86,7 @@ def load_training_set(path: str | Path, codebook: Codebook, coder: str = "A") ->
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         coder=coder,
         doc_ids=np.array([unit.doc_id for unit in units]),
+        writers=np.array([unit.writer or "" for unit in units]),
         unit_ids=[unit.unit_id for unit in units],
         texts=[unit.text for unit in units],
         Y=Y,

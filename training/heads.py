@@ -13,7 +13,7 @@ from matrixcoder.training.features import TfidfFeatures
 
 __all__ = ["FEATURE_SETS", "LinearHeads"]
 
-FEATURE_SETS = ("embedding", "embedding+tfidf", "tfidf")
+FEATURE_SETS = ("embedding", "embedding+tfidf", "embedding+tfidf+char", "tfidf", "tfidf+char")
 # Decision value given to a label that a training fold never (or always) shows: far from any threshold.
 _CONSTANT = 30.0
 
@@ -25,7 +25,8 @@ class LinearHeads(BaseEstimator):
     afterwards on out-of-fold scores, so the shifted intercepts do no harm.
 
     Args:
-        features: ``embedding``, ``embedding+tfidf`` or ``tfidf``.
+        features: ``embedding``, ``tfidf`` (word n-grams), ``tfidf+char`` (word and character
+            n-grams), or an embedding beside either.
         C: Inverse regularisation strength.
     """
 
@@ -37,7 +38,7 @@ class LinearHeads(BaseEstimator):
         """Fit a head per column of ``Y``; a column with one class only gets a constant score."""
         if self.features not in FEATURE_SETS:
             raise ValueError(f"features must be one of {FEATURE_SETS}, not {self.features!r}")
-        self.tfidf_ = TfidfFeatures().fit(X.texts) if "tfidf" in self.features else None
+        self.tfidf_ = TfidfFeatures(char="char" in self.features).fit(X.texts) if "tfidf" in self.features else None
         matrix = self._matrix(X)
         self.coef_ = np.zeros((Y.shape[1], matrix.shape[1]))
         self.intercept_ = np.zeros(Y.shape[1])
@@ -65,6 +66,6 @@ class LinearHeads(BaseEstimator):
         if self.features == "embedding":
             return X.embeddings
         tfidf = self.tfidf_.transform(X.texts)
-        if self.features == "tfidf":
+        if not self.features.startswith("embedding"):
             return tfidf
         return sparse.hstack([sparse.csr_matrix(X.embeddings), tfidf], format="csr")

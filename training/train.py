@@ -1,4 +1,11 @@
-"""Train a model bundle from hand-coded units: embed, cross-validate by document, fit, log."""
+"""Train a model bundle from hand-coded units: embed, cross-validate by writer, fit, log.
+
+The model is judged on documents by writers it has never seen, so when the examples say who
+wrote each document (``writer``), every choice (feature set, thresholds, relevance gate) is made
+on leave-one-writer-out cross-validation, and that is the headline figure. Cross-validation by
+document, where a writer's other documents sit in the training folds, is reported beside it as
+the within-writer figure: the gap between the two is what a new writer costs.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from matrixcoder.errors import InputError
+from matrixcoder.evaluation.held_out import unit_keys
 from matrixcoder.fileio import check_output_folder, output_folder
 from matrixcoder.labels.codebook import Codebook, load_codebook
 from matrixcoder.models.bundle import BUNDLE_FORMAT, RELEVANCE, ModelBundle
 from matrixcoder.models.card import render_card
 from matrixcoder.training import embeddings
 from matrixcoder.training.calibration import calibrated_layer
-from matrixcoder.training.cv import System, cross_validate, evaluate
+from matrixcoder.training.cv import System, cross_validate, evaluate, writer_learning_curve
 from matrixcoder.training.data import TrainingSet, UnitBatch, load_training_set
-from matrixcoder.training.folds import document_folds, repeats_needed
+from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.model import MatrixModel
@@ -27,8 +35,9 @@ from matrixcoder.training.zeroshot import ZeroShot, label_prompts
 
 __all__ = ["MODEL_FEATURE_SETS", "TrainConfig", "TrainResult", "train_model"]
 
-# Candidate feature sets of the model; the first wins ties (simpler, no vocabulary to ship).
-MODEL_FEATURE_SETS = ("embedding", "embedding+tfidf")
+# Candidate feature sets of the model; the first wins ties (simpler). Character n-grams beside
+# word n-grams and embeddings won on unseen writers (bench/model_selection.py).
+MODEL_FEATURE_SETS = ("embedding+tfidf", "embedding+tfidf+char")
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,8 @@ class TrainConfig:
     Attributes:
         encoder: Encoder name or folder; None for the default (bundled all-MiniLM-L6-v2 as int8 ONNX).
         coder: Whose codes to learn.
-        compare: Also cross-validate the baselines on the same folds.
+        compare: Also cross-validate the baselines on the same folds, and draw the learning
+            curve over writers.
         n_splits: Folds per repeat (fewer when there are fewer documents).
         C: Inverse regularisation strength of the logistic heads.
         min_positives: Labels with fewer positive units are scored zero-shot.
@@ -87,7 +97,11 @@ def train_model(
     prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
 
     n_splits = min(config.n_splits, data.n_documents)
-    folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
+    by_writer = data.n_writers >= 2
+    if by_writer:
+        folds = writer_folds(data.writers)
+    else:
+        folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
     fallback = data.support < config.min_positives
     candidates = [
         System(f"model ({features})", partial(MatrixModel, features, config.C, fallback, prototypes), ~fallback, gated=True)
@@ -104,6 +118,17 @@ def train_model(
     best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name]["macro_f1"], -i))
     chosen = oofs[best]
     systems[f"{chosen.system.name} without relevance gate"] = evaluate(chosen, data.Y, folds, data.label_ids, gate=False)
+    within_writer, curve = {}, {}
+    if by_writer:
+        document_cv = document_folds(data.doc_ids, data.Y, n_splits, 1, config.random_state)
+        compared = [chosen.system] + (baselines if config.compare else [])
+        within_writer = {
+            oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids)
+            for oof in cross_validate(X, data.Y, document_cv, compared)
+        }
+        if config.compare:
+            curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
+            curve["100%"] = systems[chosen.system.name]
 
     features = MODEL_FEATURE_SETS[best]
     final = chosen.system.make().fit(X, data.Y)
@@ -111,7 +136,13 @@ def train_model(
     dim = X.embeddings.shape[1]
     out = Path(out)
     info = _bundle_info(out.name, data, codebook, encoder, dim, features, fallback, config, folds, systems[chosen.system.name])
-    metrics = {"selected": chosen.system.name, "systems": systems}
+    metrics = {
+        "selected": chosen.system.name,
+        "scheme": "writer" if by_writer else "document",
+        "systems": systems,
+        "within_writer": within_writer,
+        "learning_curve": {share: _headline(report) for share, report in curve.items()},
+    }
     thresholds = dict(zip([*data.label_ids, RELEVANCE], layer.thresholds.tolist()))
     bundle = ModelBundle(
         info=info,
@@ -153,7 +184,10 @@ def _bundle_info(
             "coder": data.coder,
             "units": len(data.texts),
             "documents": data.n_documents,
+            "writers": data.n_writers,
             "empty_units": int((~data.Y.any(axis=1)).sum()),
+            # Document id + text hash of every training unit, so `evaluate` recognises them in any file.
+            "unit_keys": unit_keys(data.doc_ids, data.texts),
         },
         "features": features,
         "labels": [
@@ -162,6 +196,7 @@ def _bundle_info(
         ],
         "config": {key: value for key, value in asdict(config).items() if key not in ("encoder", "coder", "compare")},
         "cv": {
+            "scheme": "writer" if data.n_writers >= 2 else "document",
             "n_splits": len(folds[0]),
             "n_repeats": len(folds),
             "feature_sets": list(MODEL_FEATURE_SETS),
@@ -170,6 +205,10 @@ def _bundle_info(
             "mean_kappa": report["mean_kappa"],
         },
     }
+
+
+def _headline(report: dict) -> dict:
+    return {key: report[key] for key in ("micro_f1", "macro_f1", "mean_kappa")}
 
 
 def _params(info: dict) -> dict:
