@@ -4,11 +4,14 @@ Each site runs on its own port, so each is its own host for the domain restricti
 more site stands for "another domain": it must never be asked for anything.
 """
 
+import _thread
+import contextlib
 import hashlib
 import json
 import logging
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +28,8 @@ from reportlab.pdfgen import canvas
 from matrixcoder.cli import main
 from matrixcoder.corpus import load_corpus
 from matrixcoder.corpus.harvest import HarvestConfig, harvest, work_dir_for
+from matrixcoder.corpus.harvest.fetch import Fetcher, FetchError, HostLimiter
+from matrixcoder.corpus.harvest.robots import Robots
 from matrixcoder.errors import InputError
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
@@ -523,3 +528,142 @@ def test_killed_harvest_resumes_without_fetching_again(tmp_path):
     finally:
         gate.set()
         site.close()
+
+
+def trickle(head: bytes, body: bytes, every: float = 0.4, limit: float = 6.0):
+    """Sends ``head`` (status line and headers, raw) then ``body``, each one byte at a time.
+
+    Each byte comes well within the socket timeout, so only a deadline for the whole request
+    stops it; ``limit`` ends the trickle, so a crawler without one fails the test, not hangs it.
+    """
+
+    def handle(request):
+        stop = time.monotonic() + limit
+        for byte in head + body:
+            if time.monotonic() > stop:
+                return
+            request.wfile.write(bytes([byte]))
+            request.wfile.flush()
+            time.sleep(every)
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [("/headers", "no response within 1 s"), ("/body", "body not complete within 1 s"), ("/both", "body not complete within 1 s")],
+)
+def test_a_trickled_response_ends_at_the_request_deadline(path, detail):
+    head = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 40\r\n\r\n"
+    body = b"<html><body><p>Finally.</p></body></html>"[:40]
+    site = Site(
+        {
+            "/headers": trickle(head, body),
+            "/body": lambda request: (request.wfile.write(head), trickle(b"", body)(request)),
+            # Headers take 0.6 s of the 1 s, so the body has what is left of the same deadline.
+            "/both": lambda request: (request.wfile.write(head[:-3]), trickle(head[-3:], body, every=0.2)(request)),
+        }
+    )
+    try:
+        fetcher = Fetcher(HarvestConfig(contact=CONTACT, timeout=1.0, delay=0.0, retries=0), HostLimiter(0.0, 1))
+        started = time.monotonic()
+        with pytest.raises(FetchError) as error:
+            fetcher.get(site.url(path))
+        assert time.monotonic() - started < 2.0  # timeout + 1
+        assert (error.value.kind, error.value.detail) == ("timeout", detail)
+    finally:
+        site.close()
+
+
+class _MemoryRobots:
+    def __init__(self):
+        self.saved = {}
+
+    def robots(self, host):
+        return self.saved.get(host)
+
+    def save_robots(self, host, status, body):
+        self.saved[host] = (status, body)
+
+
+@pytest.mark.parametrize(("asked", "obeyed", "capped"), [("100000", 60.0, True), ("7", 7.0, False)])
+def test_crawl_delay_is_obeyed_up_to_a_cap(asked, obeyed, capped, caplog):
+    site = Site({"/robots.txt": page(f"User-agent: *\nCrawl-delay: {asked}\nDisallow: /private/\n", "text/plain")})
+    try:
+        limiter = HostLimiter(0.0, 1)
+        robots = Robots(Fetcher(HarvestConfig(contact=CONTACT, delay=0.0), limiter), _MemoryRobots())
+        with caplog.at_level(logging.INFO, logger="matrixcoder.corpus.harvest"):
+            assert robots.allowed(site.url("/")) and not robots.allowed(site.url("/private/x"))
+        assert limiter.gap(site.host) == obeyed
+        cap_lines = [record for record in caplog.records if "the most this crawl waits" in record.getMessage()]
+        assert len(cap_lines) == capped
+        if capped:
+            assert cap_lines[0].getMessage() == f"{site.host}: robots.txt asks for 100000 s between requests; waiting 60 s, the most this crawl waits"
+    finally:
+        site.close()
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """Hosts are resolved here, not by a proxy named in the environment."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_no_resolvable_seed_host_fails_at_once_in_one_line(no_proxy, tmp_path, monkeypatch, capsys):
+    seeds = write_seeds(tmp_path / "seeds.csv", [("A", "http://no-such-host.invalid/"), ("B", "https://nor-this-one.invalid/start")])
+    out = tmp_path / "corpus"
+    monkeypatch.setattr(sys, "argv", ["matrixcoder", "harvest", str(seeds), "--out", str(out), "--contact", CONTACT])
+    started = time.monotonic()
+    with contextlib.suppress(OSError):
+        socket.getaddrinfo("no-such-host.invalid", 80)  # as slow as this resolver is to say no
+    lookup = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert time.monotonic() - started < lookup + 2  # not minutes of retries (the default: 3, from 2 s up)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"matrixcoder: error: {seeds}: no seed host can be resolved (no network?): no-such-host.invalid, nor-this-one.invalid; run again once it is back"
+    ]
+    assert not out.exists()
+
+
+def test_an_unresolvable_seed_host_is_reported_once_and_skipped(no_proxy, tmp_path):
+    site = Site({"/": page(html("ZETA", [TEXT]))})
+    records = _Records()
+    logger = logging.getLogger("matrixcoder.corpus.harvest")
+    logger.addHandler(records)
+    try:
+        seeds = write_seeds(tmp_path / "seeds.csv", [("ZETA", site.url("/")), ("GONE", "http://no-such-host.invalid/")])
+        result = harvest(seeds, tmp_path / "corpus", CONFIG)
+    finally:
+        logger.removeHandler(records)
+        site.close()
+    assert result.documents == 1 and site.hits == ["/robots.txt", "/"]
+    (gone,) = [line for line in records.lines if "no-such-host.invalid" in line]  # once, no retries
+    assert gone.startswith("no-such-host.invalid: host cannot be resolved (") and gone.endswith("); its URLs wait for the next run")
+    assert result.summary["GONE"].fetched == 0 and not result.summary["GONE"].errors
+
+
+def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path, monkeypatch, capsys):
+    def interrupting(request):
+        # Ctrl-C while this request is in flight: the main thread is inside the crawl until it ends.
+        _thread.interrupt_main()
+        page(html("Gate", ["Reached the gate."]))(request)
+
+    site = Site({"/": page(html("ETA alliance", [TEXT], [("/gate", "Gate")])), "/gate": interrupting})
+    try:
+        seeds = write_seeds(tmp_path / "seeds.csv", [("ETA", site.url("/"))])
+        out = tmp_path / "corpus"
+        monkeypatch.setattr(sys, "argv", ["matrixcoder", "harvest", str(seeds), "--out", str(out), "--contact", CONTACT, "--delay", "0"])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        site.close()
+    assert exit_info.value.code == 130
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1] == f"matrixcoder: harvest interrupted; crawl state kept in {work_dir_for(out)}: run the same command again to resume"
+    assert not any(line.startswith(("matrixcoder: aborted", "matrixcoder: interrupted", "Traceback")) for line in lines)
+    assert (work_dir_for(out) / "state.sqlite").is_file() and not out.exists()

@@ -65,7 +65,12 @@ def harvest(
     check_work_dir(work_dir, force)
     work_dir.mkdir(parents=True, exist_ok=True)
     with _logging(work_dir / "harvest.log"):
-        result = run_harvest(seeds, out, config, force=force)
+        try:
+            result = run_harvest(seeds, out, config, force=force)
+        except KeyboardInterrupt:
+            # Every visit recorded so far is in the crawl state; saying so spares a fresh start.
+            print(f"matrixcoder: harvest interrupted; crawl state kept in {work_dir}: run the same command again to resume", file=sys.stderr)
+            raise typer.Exit(130) from None
     rows = [
         [alliance, s.fetched, s.documents, s.robots, s.duplicates, s.outside, ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items()))]
         for alliance, s in result.summary.items()

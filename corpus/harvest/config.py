@@ -48,6 +48,8 @@ class HarvestConfig:
         max_bytes: Largest response body; bigger ones are cut off and skipped.
         timeout: Seconds one response may take in all, connecting and reading the body.
         delay: Seconds between the starts of two requests to the same host.
+        max_crawl_delay: Longest robots.txt Crawl-delay honoured; a longer one is cut to this,
+            so one host cannot hold a crawl for days.
         per_host: Requests to one host at the same time.
         workers: Requests in flight overall.
         retries: Retries after a 429, a 5xx or a dropped connection.
@@ -65,6 +67,7 @@ class HarvestConfig:
     max_bytes: int = 20_000_000
     timeout: float = 20.0
     delay: float = 1.0
+    max_crawl_delay: float = 60.0
     per_host: int = 1
     workers: int = 8
     retries: int = 3
@@ -80,7 +83,7 @@ class HarvestConfig:
         for name in ("max_pages", "per_host", "workers", "max_bytes"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
-        for name in ("max_depth", "retries", "max_redirects", "delay", "backoff"):
+        for name in ("max_depth", "retries", "max_redirects", "delay", "max_crawl_delay", "backoff"):
             if getattr(self, name) < 0:
                 raise InputError(f"--{name.replace('_', '-')}", "must not be negative")
         if self.timeout <= 0:

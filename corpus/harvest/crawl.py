@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -58,11 +59,12 @@ def alliance_domains(seeds: list[Seed]) -> dict[str, frozenset[str]]:
     return domains
 
 
-def crawl(seeds: list[Seed], config: HarvestConfig, frontier: Frontier, work_dir: Path) -> None:
+def crawl(seeds: list[Seed], config: HarvestConfig, frontier: Frontier, work_dir: Path, skip_hosts: Collection[str] = ()) -> None:
     """Crawl from the seeds until every alliance is done or at its page cap.
 
     Resumes from the URLs ``frontier`` still holds as pending; raw bodies go under
     ``work_dir/raw``. Problems with single URLs are logged and recorded, never raised.
+    URLs on ``skip_hosts`` (known unreachable now) stay pending for the next run.
     """
     domains = alliance_domains(seeds)
     focus = Focus(config.keywords)
@@ -73,7 +75,7 @@ def crawl(seeds: list[Seed], config: HarvestConfig, frontier: Frontier, work_dir
     hosts = sorted(set().union(*domains.values()))
     attempts = frontier.attempts()
     in_flight: dict[Future, Job] = {}
-    blocked: set[str] = set()
+    blocked: set[str] = set(skip_hosts)
     with progress() as bar, ThreadPoolExecutor(config.workers, thread_name_prefix="harvest") as pool:
         tasks = {alliance: bar.add_task(alliance, completed=attempts[alliance]) for alliance in domains}
 

@@ -6,18 +6,27 @@ import contextlib
 import email.message
 import email.utils
 import logging
+import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+import urllib.parse
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import requests
+import requests.utils
+import urllib3.poolmanager
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from matrixcoder.corpus.harvest.config import HarvestConfig
 from matrixcoder.corpus.harvest.urls import host_of, resolve_link
 
-__all__ = ["FetchError", "Fetcher", "HostLimiter", "Response"]
+__all__ = ["FetchError", "Fetcher", "HostLimiter", "Response", "unresolvable_hosts"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,11 @@ class HostLimiter:
         self._next: dict[str, float] = {}
         self._gaps: dict[str, float] = {}
         self._running: dict[str, threading.Semaphore] = {}
+
+    def gap(self, host: str) -> float:
+        """Seconds between the starts of two requests to ``host`` now."""
+        with self._lock:
+            return self._gaps.get(host, self._delay)
 
     def set_delay(self, host: str, seconds: float) -> None:
         """Space this host's requests further apart (a robots.txt Crawl-delay)."""
@@ -149,10 +163,10 @@ class Fetcher:
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-            self._local.session.headers.update(
-                {"User-Agent": self.config.user_agent, "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5"}
-            )
+            session = self._local.session = requests.Session()
+            session.headers.update({"User-Agent": self.config.user_agent, "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5"})
+            for scheme in ("http://", "https://"):
+                session.mount(scheme, _DeadlineAdapter())
         return self._local.session
 
     def _with_retries(self, url: str, current: str, accept: Collection[str] | None) -> Response | str:
@@ -173,15 +187,20 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _attempt(self, url: str, current: str, accept: Collection[str] | None) -> Response | str | _Retry:
+        """One request, with one deadline for connecting, the headers and the body together."""
+        timeout = self.config.timeout
+        with _deadline(timeout) as deadline:
+            try:
+                response = self._session().get(current, stream=True, timeout=(timeout, timeout), allow_redirects=False)
+            except requests.RequestException as exc:
+                return _request_failed(exc, current, timeout, deadline.expired.is_set())
+            return self._answer(url, current, response, accept, deadline)
+
+    def _answer(
+        self, url: str, current: str, response: requests.Response, accept: Collection[str] | None, deadline: _Deadline
+    ) -> Response | str | _Retry:
+        """What the status says: retry, follow the redirect, fail, or read the body."""
         config = self.config
-        try:
-            response = self._session().get(current, stream=True, timeout=(config.timeout, config.timeout), allow_redirects=False)
-        except requests.Timeout:
-            raise FetchError("timeout", f"no response within {config.timeout:g} s", current) from None
-        except requests.ConnectionError as exc:
-            return _Retry(FetchError("connection", _reason(exc), current), None)
-        except requests.RequestException as exc:
-            raise FetchError("bad request", _reason(exc), current) from None
         status = response.status_code
         if status == 429 or status >= 500:
             response.close()
@@ -200,16 +219,18 @@ class Fetcher:
         if status >= 300:
             response.close()
             raise FetchError(f"http {status}", response.reason or "error", current, status)
-        return self._complete(url, current, response, accept)
+        return self._complete(url, current, response, accept, deadline)
 
-    def _complete(self, url: str, final_url: str, response: requests.Response, accept: Collection[str] | None) -> Response:
+    def _complete(
+        self, url: str, final_url: str, response: requests.Response, accept: Collection[str] | None, deadline: _Deadline
+    ) -> Response:
         message = email.message.Message()
         message["content-type"] = response.headers.get("Content-Type", "")
         media_type = message.get_content_type() if response.headers.get("Content-Type") else ""
         if accept is not None and media_type not in accept and media_type not in _UNLABELLED:
             response.close()
             raise FetchError("unsupported type", media_type, final_url, response.status_code)
-        body = self._read_body(response, final_url)
+        body = self._read_body(response, final_url, deadline)
         charset = message.get_param("charset")
         return Response(
             url=url,
@@ -221,23 +242,13 @@ class Fetcher:
             retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
 
-    def _read_body(self, response: requests.Response, url: str) -> bytes:
-        """Stream the body, stopping at the byte cap; a watchdog enforces the total timeout,
-        which socket timeouts alone miss when a server sends a trickle."""
+    def _read_body(self, response: requests.Response, url: str, deadline: _Deadline) -> bytes:
+        """Stream the body, stopping at the byte cap, until the request's deadline."""
         cap, timeout = self.config.max_bytes, self.config.timeout
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
             response.close()
             raise FetchError("too large", f"Content-Length {declared} bytes is over the {cap} byte limit", url, response.status_code)
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            response.close()
-
-        remaining = timeout - response.elapsed.total_seconds()
-        watchdog = threading.Timer(max(0.0, remaining), expire)
-        watchdog.start()
         chunks, size = [], 0
         try:
             for chunk in response.iter_content(_CHUNK):
@@ -248,15 +259,154 @@ class Fetcher:
         except FetchError:
             raise
         except Exception as exc:  # a closed or broken stream raises many types from urllib3 and http.client
-            if fired.is_set() or "timed out" in str(exc):
+            if deadline.expired.is_set() or "timed out" in str(exc):
                 raise FetchError("timeout", f"body not complete within {timeout:g} s", url, response.status_code) from None
             raise FetchError("connection", f"body cut short ({_reason(exc)})", url, response.status_code) from None
         finally:
-            watchdog.cancel()
             response.close()
-        if fired.is_set():
+        # A body without Content-Length just ends when its socket is shut down: not complete.
+        if deadline.expired.is_set():
             raise FetchError("timeout", f"body not complete within {timeout:g} s", url, response.status_code)
         return b"".join(chunks)
+
+
+class _Deadline:
+    """One wall-clock limit for a whole request: connecting, headers and body.
+
+    Socket timeouts restart with every byte, so a server that trickles its answer (headers
+    or body) holds a request as long as it likes. When this deadline passes, it shuts down
+    the request's sockets, which ends any read waiting on them at once. (Name resolution comes
+    before any socket, out of its reach: seed hosts are resolved once before the crawl.)
+
+    Args:
+        seconds: Time the request has, from now.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired.is_set()
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired.set()
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+# The deadline of the request this thread is making: urllib3 opens and reuses the sockets
+# deep inside requests, and hands them to the deadline through this.
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[_Deadline]:
+    """Make this thread's sockets, while the block runs, obey one new deadline."""
+    deadline = _current.deadline = _Deadline(seconds)
+    deadline.timer.start()
+    try:
+        yield deadline
+    finally:
+        deadline.timer.cancel()
+        _current.deadline = None
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if sock is not None and deadline is not None:
+        deadline.watch(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # Shutting down, unlike closing, is safe from another thread and wakes a blocked read.
+    with contextlib.suppress(OSError):  # already closed, or handed over to its TLS wrapper
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """Mixin for urllib3 connections: each socket, new (``_new_conn``) or kept alive from an
+    earlier request (``request``), goes to the deadline of the request in this thread."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        _watch(getattr(self, "sock", None))  # a TLS connection's socket is wrapped after _new_conn
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter with connections whose sockets the request's deadline can shut down."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _use_watched_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.poolmanager.PoolManager:
+        return _use_watched_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+
+def _use_watched_pools(manager: urllib3.poolmanager.PoolManager) -> urllib3.poolmanager.PoolManager:
+    # A SOCKS proxy brings its own connection classes: those keep them (socket timeouts only).
+    if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return manager
+
+
+def unresolvable_hosts(urls: Iterable[str]) -> dict[str, str]:
+    """The hosts of ``urls`` that DNS cannot resolve now, each with the reason.
+
+    Asked once per host, all at once: offline, every request would fail only after its
+    retries, each of them logged, for minutes. Hosts reached through a proxy are not asked:
+    the proxy resolves them.
+    """
+    by_host = {host_of(url): url for url in urls}
+    if not by_host:
+        return {}
+    with ThreadPoolExecutor(min(16, len(by_host)), thread_name_prefix="resolve") as pool:
+        reasons = dict(zip(by_host, pool.map(_resolve_error, by_host.values())))
+    return {host: reason for host, reason in reasons.items() if reason}
+
+
+def _resolve_error(url: str) -> str | None:
+    """Why the URL's host cannot be resolved, or None when it can (or a proxy will)."""
+    if requests.utils.get_environ_proxies(url):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    try:
+        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return getattr(exc, "strerror", None) or str(exc)
+    return None
 
 
 @dataclass(frozen=True)
@@ -265,6 +415,15 @@ class _Retry:
 
     error: FetchError
     retry_after: float | None
+
+
+def _request_failed(exc: requests.RequestException, url: str, timeout: float, expired: bool) -> _Retry:
+    """The outcome of a request that gave no response: a timeout, a retry, or a bad request."""
+    if expired or isinstance(exc, requests.Timeout):
+        raise FetchError("timeout", f"no response within {timeout:g} s", url) from None
+    if isinstance(exc, requests.ConnectionError):
+        return _Retry(FetchError("connection", _reason(exc), url), None)
+    raise FetchError("bad request", _reason(exc), url) from None
 
 
 def _retry_after(value: str | None) -> float | None:

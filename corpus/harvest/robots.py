@@ -84,9 +84,17 @@ class Robots:
         parser.parse(body.splitlines())
         delay = parser.crawl_delay(ROBOTS_AGENT)
         if delay:
-            log.info("%s: robots.txt asks for %s s between requests", host, delay)
-            self._fetcher.limiter.set_delay(host, float(delay))
+            self._fetcher.limiter.set_delay(host, self._capped(host, float(delay)))
         return parser
+
+    def _capped(self, host: str, delay: float) -> float:
+        """The Crawl-delay to obey: a huge one ("100000") would stall the crawl, so it has a cap."""
+        cap = self._fetcher.config.max_crawl_delay
+        if delay <= cap:
+            log.info("%s: robots.txt asks for %g s between requests", host, delay)
+            return delay
+        log.warning("%s: robots.txt asks for %g s between requests; waiting %g s, the most this crawl waits", host, delay, cap)
+        return cap
 
     def _fetch(self, robots_url: str, host: str) -> tuple[int, str] | None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,13 +11,17 @@ from pathlib import Path
 from matrixcoder.corpus.harvest.build import AllianceSummary, build_documents
 from matrixcoder.corpus.harvest.config import HarvestConfig
 from matrixcoder.corpus.harvest.crawl import crawl
+from matrixcoder.corpus.harvest.fetch import unresolvable_hosts
 from matrixcoder.corpus.harvest.frontier import Frontier
-from matrixcoder.corpus.harvest.seeds import read_seeds
+from matrixcoder.corpus.harvest.seeds import Seed, read_seeds
+from matrixcoder.corpus.harvest.urls import host_of
 from matrixcoder.corpus.ingest import write_documents
 from matrixcoder.fileio import check_output_folder
 from matrixcoder.errors import InputError
 
 __all__ = ["HarvestResult", "check_work_dir", "harvest", "work_dir_for"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,10 +66,11 @@ def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig, *, force: bo
     check_output_folder(out_dir, "harvest", force=force, inputs=[seeds_path])
     work_dir = work_dir_for(out_dir)
     check_work_dir(work_dir, force)
+    unresolved = _unresolved_seed_hosts(seeds, seeds_path)
     work_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(Frontier(work_dir / "state.sqlite")) as frontier:
         frontier.start_run(config.params())
-        crawl(seeds, config, frontier, work_dir)
+        crawl(seeds, config, frontier, work_dir, skip_hosts=unresolved)
         alliances = list(dict.fromkeys(seed.alliance for seed in seeds))
         built = build_documents(frontier, work_dir, out_dir, config, alliances)
     if not built.documents:
@@ -95,3 +101,19 @@ def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig, *, force: bo
         out_dir, built.documents, built.units, built.failures, provenance=built.provenance, info=info, command="harvest", force=force
     )
     return HarvestResult(len(built.documents), len(built.units), built.summary, work_dir)
+
+
+def _unresolved_seed_hosts(seeds: list[Seed], seeds_path: Path) -> set[str]:
+    """Seed hosts DNS cannot find now, each reported once: their URLs wait for the next run.
+
+    Raises:
+        InputError: No seed host resolves, most likely for want of a network; said at once,
+            not after minutes of retries.
+    """
+    failed = unresolvable_hosts(seed.url for seed in seeds)
+    if failed.keys() >= {host_of(seed.url) for seed in seeds}:
+        named = ", ".join(sorted(failed)[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        raise InputError(seeds_path, f"no seed host can be resolved (no network?): {named}; run again once it is back")
+    for host, reason in sorted(failed.items()):
+        log.warning("%s: host cannot be resolved (%s); its URLs wait for the next run", host, reason)
+    return set(failed)
