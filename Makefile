@@ -9,6 +9,9 @@ DEMO_OUT := out/demo
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# Caches and run stores of the checkout's own runs stay beside it (an installed matrixcoder uses
+# the user's data folder instead).
+export MATRIXCODER_HOME ?= $(CURDIR)/.matrixcoder
 
 .PHONY: install test demo clean
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matrixcoder.evaluation.approaches import (
+from matrixcoder.labels.approaches import (
     AllianceCoding,
     ApproachTable,
     Comparison,

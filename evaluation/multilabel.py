@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matrixcoder.evaluation import agreement
+from matrixcoder.stats import agreement
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.coded_units import CodedUnit
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from matrixcoder.errors import InputError
-from matrixcoder.evaluation.approaches import FOOTER, alliance_coding
-from matrixcoder.evaluation.approaches import approach_table as table2
+from matrixcoder.labels.approaches import FOOTER, alliance_coding
+from matrixcoder.labels.approaches import approach_table as table2
 from matrixcoder.inference.aggregate import TOP_K, Aggregate, aggregate
 from matrixcoder.inference.corpus_reader import NO_ALLIANCE
 from matrixcoder.labels.codebook import Codebook

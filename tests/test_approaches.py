@@ -9,7 +9,7 @@ from matrixcoder.cli import app
 from matrixcoder.errors import InputError
 from matrixcoder.evaluation.approach_report import launch_years
 from matrixcoder.fileio import OWNER_FILE
-from matrixcoder.evaluation.approaches import approach_table, compare_with_paper, read_alliance_coding
+from matrixcoder.labels.approaches import approach_table, compare_with_paper, read_alliance_coding
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 
 

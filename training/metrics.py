@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matrixcoder.evaluation.agreement import cohen_kappa
+from matrixcoder.stats.agreement import cohen_kappa
 
 __all__ = ["average_reports", "multilabel_report"]
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from matrixcoder.fileio import atomic_path
-from matrixcoder.training.home import home
+from matrixcoder.home import home
 
 if TYPE_CHECKING:
     from matrixcoder.training.embeddings import SentenceEncoder

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matrixcoder.models.bundle import ModelBundle, save_bundle
-from matrixcoder.training.home import tracking_uri
+from matrixcoder.home import tracking_uri
 
 __all__ = ["EXPERIMENT", "log_training_run"]
 

@@ -1,0 +1,1 @@
+"""Agreement statistics over plain data: no project imports, tested against published values."""
