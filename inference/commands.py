@@ -39,17 +39,56 @@ def predict(
     codebook: CodebookOption = None,
 ) -> None:
     """Print one JSON line per unit: unit_id, predicted codes and a probability for every label."""
-    records = []
+    records = _read_units(units)
+    predictor = _predictor(model, load_codebook(codebook))
+    scored = predictor.score([record["text"] for record in records])
+    _check_finite(scored, records, predictor.bundle.path)
+    for record, codes, row in zip(records, scored.codes(), scored.probabilities):
+        scores = {label: round(float(p), 4) for label, p in zip(scored.label_ids, row)}
+        line = {"unit_id": record["unit_id"], "codes": codes, "scores": scores}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _read_units(units: Path) -> list[dict]:
+    """Read and check every line before the model loads, so a bad file fails in a second.
+
+    Output lines are matched to input lines by ``unit_id``, so a repeated id makes the
+    output ambiguous (exit 2); an empty text is only worth a warning, since it scores fine.
+
+    Raises:
+        InputError: No units, a line without string 'unit_id' and 'text', or a repeated unit_id.
+    """
+    records, first_line, empty = [], {}, []
     for number, record in read_jsonl(units):
         for key in ("unit_id", "text"):
             if not isinstance(record.get(key), str):
                 raise InputError(f"{units}:{number}", f"'{key}' must be a string")
+        unit_id = record["unit_id"]
+        if unit_id in first_line:
+            raise InputError(f"{units}:{number}", f"duplicate unit_id '{unit_id}' (first on line {first_line[unit_id]})")
+        first_line[unit_id] = number
+        if not record["text"].strip():
+            empty.append(number)
         records.append(record)
-    predictor = _predictor(model, load_codebook(codebook))
-    scored = predictor.score([record["text"] for record in records])
-    for record, codes, row in zip(records, scored.codes(), scored.probabilities):
-        scores = {label: round(float(p), 4) for label, p in zip(scored.label_ids, row)}
-        sys.stdout.write(json.dumps({"unit_id": record["unit_id"], "codes": codes, "scores": scores}, ensure_ascii=False) + "\n")
+    if not records:
+        raise InputError(units, "no units (expected one JSON object with 'unit_id' and 'text' per line)")
+    if empty:
+        print(f"matrixcoder: warning: {units}: {len(empty)} unit(s) with empty text (first on line {empty[0]}); scored as they are", file=sys.stderr)
+    return records
+
+
+def _check_finite(scored, records: list[dict], model: Path | None) -> None:
+    """Refuse NaN scores: they are not JSON, and a NaN decides nothing.
+
+    Raises:
+        InputError: Some unit got a NaN or infinite probability (a damaged encoder or model).
+    """
+    import numpy as np
+
+    finite = np.isfinite(scored.probabilities).all(axis=1) & np.isfinite(scored.relevance)
+    if not finite.all():
+        first = records[int(np.flatnonzero(~finite)[0])]["unit_id"]
+        raise InputError(model or "model", f"gave NaN scores for {int((~finite).sum())} unit(s), first '{first}'; check the model and its encoder")
 
 
 def suggest(
@@ -60,20 +99,49 @@ def suggest(
     out: Annotated[Optional[Path], typer.Option("-o", "--output", help="The .qdpx file to write with --format qdpx.")] = None,
     force: ForceOption = False,
 ) -> None:
-    """Suggest codes for documents, grouped by dimension, each with confidence and evidence sentences."""
-    from matrixcoder.inference.suggest import suggest_documents
+    """Suggest codes for documents, grouped by dimension, each with confidence and evidence sentences.
+
+    Files that cannot be read are reported one per line and the rest get suggestions;
+    the exit code is then 2.
+    """
+    from matrixcoder.inference.suggest import read_documents, suggest_for
 
     if (output is OutputFormat.qdpx) != (out is not None):
         raise InputError("suggest", "a REFI-QDA project needs both --format qdpx and -o OUT.qdpx")
     if out is not None:
         check_output_file(out, force=force, inputs=files)
     book = load_codebook(codebook)
+    documents, failures = read_documents(files)
+    if not documents:
+        _no_documents(files, failures)
     predictor = _predictor(model, book)
-    suggestions = suggest_documents(files, predictor, book)
+    suggestions = suggest_for(documents, predictor, book)
+    _show_suggestions(suggestions, output, book, predictor.bundle.info["name"], out)
+    for failure in failures:
+        print(f"matrixcoder: error: {failure}", file=sys.stderr)
+    if failures:
+        raise typer.Exit(2)
+
+
+def _no_documents(files: list[Path], failures: list[InputError]) -> None:
+    """Stop when no file could be read: one file's own error, or each file's then a summary.
+
+    Raises:
+        InputError: Always.
+    """
+    if len(failures) == 1:
+        raise failures[0]
+    for failure in failures:
+        print(f"matrixcoder: error: {failure}", file=sys.stderr)
+    raise InputError(", ".join(str(f) for f in files), "no document could be read; nothing suggested")
+
+
+def _show_suggestions(suggestions: list, output: OutputFormat, book: Codebook, model_name: str, out: Path | None) -> None:
+    """Write the suggestions as a REFI-QDA project, JSON, or one table per document."""
     if output is OutputFormat.qdpx:
         from matrixcoder.inference.qdpx_export import export_suggestions
 
-        export_suggestions(suggestions, predictor.bundle.info["name"], book, out)
+        export_suggestions(suggestions, model_name, book, out)
         console.print(f"Wrote {len(suggestions)} documents with {sum(len(s.codes) for s in suggestions)} suggested codes to {out}")
         return
     if output is OutputFormat.json:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from matrixcoder.corpus import read_document, segment
+import numpy as np
+
+from matrixcoder.corpus import Document, read_document, segment
+from matrixcoder.errors import InputError
 from matrixcoder.inference.aggregate import aggregate
-from matrixcoder.inference.predictor import Predictor
+from matrixcoder.inference.predictor import Predictor, UnitScores
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 
-__all__ = ["CodeSuggestion", "DocumentSuggestion", "Evidence", "suggest_documents"]
+__all__ = ["CodeSuggestion", "DocumentSuggestion", "Evidence", "read_documents", "suggest_documents", "suggest_for"]
 
 
 @dataclass(frozen=True)
@@ -67,32 +70,55 @@ class DocumentSuggestion:
         }
 
 
+def read_documents(paths: list[Path]) -> tuple[list[Document], list[InputError]]:
+    """Read every file, keeping each failure apart so that one bad file does not stop the batch."""
+    documents, failures = [], []
+    for path in paths:
+        try:
+            documents.append(read_document(path))
+        except InputError as exc:
+            failures.append(exc)
+    return documents, failures
+
+
 def suggest_documents(paths: list[Path], predictor: Predictor, codebook: Codebook) -> list[DocumentSuggestion]:
     """Read, segment and score documents; every file is read before anything is scored.
 
     Raises:
-        InputError: A file cannot be read.
+        InputError: A file cannot be read (the first one that cannot).
     """
-    documents = [read_document(path) for path in paths]
+    documents, failures = read_documents(paths)
+    if failures:
+        raise failures[0]
+    return suggest_for(documents, predictor, codebook)
+
+
+def suggest_for(documents: list[Document], predictor: Predictor, codebook: Codebook) -> list[DocumentSuggestion]:
+    """Segment and score documents already read, all sentences in one batch for the encoder."""
     units = [segment(document) for document in documents]
-    flat = [unit for doc_units in units for unit in doc_units]
-    scores = predictor.score([unit.text for unit in flat], "scoring sentences")
+    scores = predictor.score([unit.text for doc_units in units for unit in doc_units], "scoring sentences")
     relevant = scores.relevance >= predictor.bundle.thresholds[-1]
     suggestions, offset = [], 0
     for document, doc_units in zip(documents, units):
         rows = slice(offset, offset + len(doc_units))
         offset += len(doc_units)
-        summary = aggregate(scores.probabilities[rows], relevant[rows], scores.predicted[rows])
-        codes = []
-        for j, code_id in enumerate(scores.label_ids):
-            if not summary.evidence_count[j]:
-                continue
-            label = codebook.label(code_id)
-            evidence = [
-                Evidence(doc_units[i].unit_id, doc_units[i].text, doc_units[i].start, doc_units[i].end, round(float(scores.probabilities[rows][i, j]), 4))
-                for i in summary.evidence[j]
-            ]
-            codes.append(CodeSuggestion(code_id, label.name, label.dimension, round(float(summary.confidence[j]), 4), int(summary.evidence_count[j]), evidence))
-        codes.sort(key=lambda c: -c.confidence)
-        suggestions.append(DocumentSuggestion(document.doc_id, document.source, len(doc_units), codes))
+        suggestions.append(_suggestion(document, doc_units, scores, relevant[rows], rows, codebook))
     return suggestions
+
+
+def _suggestion(document: Document, doc_units: list, scores: UnitScores, relevant: np.ndarray, rows: slice, codebook: Codebook) -> DocumentSuggestion:
+    """One document's codes from its rows of the batch scores, most confident first."""
+    probabilities = scores.probabilities[rows]
+    summary = aggregate(probabilities, relevant, scores.predicted[rows])
+    codes = []
+    for j, code_id in enumerate(scores.label_ids):
+        if not summary.evidence_count[j]:
+            continue
+        label = codebook.label(code_id)
+        evidence = [
+            Evidence(doc_units[i].unit_id, doc_units[i].text, doc_units[i].start, doc_units[i].end, round(float(probabilities[i, j]), 4))
+            for i in summary.evidence[j]
+        ]
+        codes.append(CodeSuggestion(code_id, label.name, label.dimension, round(float(summary.confidence[j]), 4), int(summary.evidence_count[j]), evidence))
+    codes.sort(key=lambda c: -c.confidence)
+    return DocumentSuggestion(document.doc_id, document.source, len(doc_units), codes)

@@ -86,17 +86,43 @@ class ModelBundle:
     def check_codebook(self, codebook: Codebook) -> None:
         """Refuse a codebook other than the one the model was trained on.
 
+        The message names what differs (labels, or the codebook's content), because two
+        versions or hashes that read the same tell the user nothing.
+
         Raises:
             InputError: The codebook's content hash or labels differ.
         """
         trained = self.info["codebook"]
-        if trained["content_hash"] != codebook.content_hash or self.label_ids != codebook.label_ids:
-            raise InputError(
-                self.path or "model",
+        if self.label_ids != codebook.label_ids:
+            difference = _label_difference(self.label_ids, codebook.label_ids)
+        elif trained["content_hash"] != codebook.content_hash:
+            difference = (
                 f"trained on codebook version {trained['version']} (hash {trained['content_hash'][:12]}), "
-                f"but {codebook.path} is version {codebook.version} (hash {codebook.content_hash[:12]}); "
-                "retrain with 'matrixcoder train' or use the codebook the model was trained on",
+                f"but {codebook.path} is version {codebook.version} (hash {codebook.content_hash[:12]})"
             )
+        else:
+            return
+        raise InputError(
+            self.path or "model",
+            f"{difference}; retrain with 'matrixcoder train' or use the codebook the model was trained on",
+        )
+
+
+def _label_difference(model: list[str], codebook: list[str]) -> str:
+    """Say which labels only one side has, or where the order first differs."""
+    only_model = [label for label in model if label not in codebook]
+    only_codebook = [label for label in codebook if label not in model]
+    if not (only_model or only_codebook):
+        position = next(i for i, (a, b) in enumerate(zip(model, codebook)) if a != b)
+        return f"labels are in another order: label {position + 1} is {model[position]} in the model, {codebook[position]} in the codebook"
+    sides = [f"model has {_few(only_model)}"] if only_model else []
+    sides += [f"codebook has {_few(only_codebook)}"] if only_codebook else []
+    return "labels differ: " + ", ".join(sides)
+
+
+def _few(labels: list[str], shown: int = 5) -> str:
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return ", ".join(labels[:shown]) + more
 
 
 def save_bundle(bundle: ModelBundle, folder: Path) -> None:
@@ -128,25 +154,25 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
     info = _read_json(path, "bundle.json")
     if not isinstance(info, dict) or info.get("format") != BUNDLE_FORMAT:
         raise InputError(path / "bundle.json", f"not a matrixcoder model bundle (expected format {BUNDLE_FORMAT})")
-    try:
-        thresholds_by_row = _read_json(path, "thresholds.json")
-        rows = [label["id"] for label in info["labels"]] + [RELEVANCE]
-        thresholds = np.array([thresholds_by_row[row] for row in rows], dtype=np.float64)
-        coef_embedding = _array(path, "coef_embedding")
-        intercept = _array(path, "intercept")
-        tfidf, coef_tfidf = None, None
-        if "tfidf" in info["features"]:
-            tfidf = TfidfFeatures(_read_json(path, "tfidf_vocabulary.json"), _array(path, "idf"))
-            coef_tfidf = _array(path, "coef_tfidf")
-        shapes_ok = (
-            coef_embedding.shape == (len(rows), info["encoder"]["dim"])
-            and intercept.shape == (len(rows),)
-            and (tfidf is None or (coef_tfidf.shape == (len(rows), tfidf.n_features) and tfidf.idf.shape == (tfidf.n_features,)))
-        )
-    except (KeyError, TypeError) as exc:
-        raise InputError(path, f"damaged model bundle (missing {exc})") from None
+    _check_info(path / "bundle.json", info)
+    rows = [label["id"] for label in info["labels"]] + [RELEVANCE]
+    thresholds = _thresholds(path, _read_json(path, "thresholds.json"), rows)
+    coef_embedding = _array(path, "coef_embedding")
+    intercept = _array(path, "intercept")
+    tfidf, coef_tfidf = None, None
+    if "tfidf" in info["features"]:
+        tfidf = TfidfFeatures(_vocabulary(path), _array(path, "idf"))
+        coef_tfidf = _array(path, "coef_tfidf")
+    shapes_ok = (
+        coef_embedding.shape == (len(rows), info["encoder"]["dim"])
+        and intercept.shape == (len(rows),)
+        and (tfidf is None or (coef_tfidf.shape == (len(rows), tfidf.n_features) and tfidf.idf.shape == (tfidf.n_features,)))
+    )
     if not shapes_ok:
         raise InputError(path, "damaged model bundle (array shapes do not match bundle.json)")
+    metrics = _read_json(path, "metrics.json")
+    if not isinstance(metrics, dict):
+        raise InputError(path / "metrics.json", "damaged model bundle file (expected a JSON object)")
     bundle = ModelBundle(
         info=info,
         coef_embedding=coef_embedding,
@@ -154,7 +180,7 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
         intercept=intercept,
         thresholds=thresholds,
         tfidf=tfidf,
-        metrics=_read_json(path, "metrics.json"),
+        metrics=metrics,
         card=(path / "MODEL.md").read_text(encoding="utf-8") if (path / "MODEL.md").is_file() else "",
         path=path,
     )
@@ -163,14 +189,94 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
     return bundle
 
 
+# What each field of bundle.json must hold: checked on load, so that a hand-edited or damaged
+# file is named with its field instead of failing later inside numpy with a traceback.
+_INFO_FIELDS = {
+    ("features",): str,
+    ("encoder", "name"): str,
+    ("encoder", "fingerprint"): str,
+    ("encoder", "dim"): int,
+    ("codebook", "version"): str,
+    ("codebook", "content_hash"): str,
+}
+_KIND_NAMES = {str: "text", int: "a whole number", list: "a list", dict: "an object"}
+
+
+def _check_info(file: Path, info: dict) -> None:
+    """Check the fields of ``bundle.json`` that loading and scoring rely on.
+
+    Raises:
+        InputError: A field is missing or of the wrong type.
+    """
+    for keys, kind in _INFO_FIELDS.items():
+        _field(file, info, keys, kind)
+    labels = _field(file, info, ("labels",), list)
+    for i, label in enumerate(labels):
+        if not isinstance(label, dict):
+            raise InputError(file, f"damaged model bundle (labels[{i}] must be an object)")
+        _field(file, label, ("id",), str, f"labels[{i}].")
+        _field(file, label, ("mode",), str, f"labels[{i}].")
+    ids = [label["id"] for label in labels]
+    if not ids or len(set(ids)) != len(ids) or RELEVANCE in ids:
+        raise InputError(file, "damaged model bundle ('labels' must be distinct label ids)")
+
+
+def _field(file: Path, content: dict, keys: tuple[str, ...], kind: type, prefix: str = ""):
+    """The value at ``keys`` (nested), refused unless it is of ``kind`` (a bool is no number)."""
+    value = content
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InputError(file, f"damaged model bundle ('{prefix}{'.'.join(keys)}' must be {_KIND_NAMES[kind]}, not {_shown(value)})")
+    return value
+
+
+def _thresholds(path: Path, by_row: object, rows: list[str]) -> np.ndarray:
+    """One probability per row; strings, NaN or missing rows would make every decision wrong.
+
+    Raises:
+        InputError: ``thresholds.json`` is not an object of numbers from 0 to 1, one per row.
+    """
+    file = path / "thresholds.json"
+    if not isinstance(by_row, dict):
+        raise InputError(file, "damaged model bundle file (expected an object of label: threshold)")
+    missing = [row for row in rows if row not in by_row]
+    if missing:
+        raise InputError(file, f"damaged model bundle file (no threshold for {_few(missing)})")
+    for row in rows:
+        value = by_row[row]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise InputError(file, f"damaged model bundle file (threshold of {row} is {_shown(value)}; expected a number from 0 to 1)")
+    return np.array([by_row[row] for row in rows], dtype=np.float64)
+
+
+def _vocabulary(path: Path) -> list[str]:
+    """The TF-IDF terms; a non-string or repeated term would only fail later, inside scikit-learn."""
+    vocabulary = _read_json(path, "tfidf_vocabulary.json")
+    if not isinstance(vocabulary, list) or not all(isinstance(term, str) for term in vocabulary) or len(set(vocabulary)) != len(vocabulary):
+        raise InputError(path / "tfidf_vocabulary.json", "damaged model bundle file (expected a list of distinct terms)")
+    return vocabulary
+
+
 def _array(path: Path, name: str) -> np.ndarray:
+    """Load a weight array; a NaN or infinite weight would turn every score into NaN.
+
+    Raises:
+        InputError: The file is missing, not a plain numeric array, or holds non-finite values.
+    """
     file = path / "weights" / f"{name}.npy"
     try:
-        return np.load(file, allow_pickle=False)
+        array = np.load(file, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(file, "missing from the model bundle") from None
-    except ValueError as exc:
+    except (ValueError, EOFError, OSError) as exc:
         raise InputError(file, f"not a plain numeric array ({exc})") from None
+    if array.dtype.kind not in "fiu":
+        raise InputError(file, f"not a plain numeric array (dtype {array.dtype})")
+    bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise InputError(file, f"damaged model bundle ({bad} of {array.size} values are NaN or infinite); retrain the model")
+    return array
 
 
 def _read_json(path: Path, name: str):
@@ -178,8 +284,19 @@ def _read_json(path: Path, name: str):
         return json.loads((path / name).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(path, f"not a model bundle (no {name})") from None
+    except IsADirectoryError:
+        raise InputError(path / name, "is a folder; expected a file of the model bundle") from None
+    except OSError as exc:
+        raise InputError(path / name, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(path / name, "damaged model bundle file (not JSON)") from None
+    except RecursionError:
+        raise InputError(path / name, "damaged model bundle file (JSON nested too deeply)") from None
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _write_json(file: Path, content: object) -> None:

@@ -152,3 +152,101 @@ def test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model(env):
     np.testing.assert_allclose(output[load_codebook().label_ids].to_numpy(), local.probabilities, rtol=1e-6)
     model_dir = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model")
     assert not [p for p in Path(model_dir).rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib"}]
+
+
+def damaged_copy(result, tmp_path):
+    """A copy of the trained bundle to damage, so the module's bundle stays intact."""
+    copy = tmp_path / "copy"
+    shutil.copytree(result.bundle.path, copy)
+    return copy
+
+
+def edit_json(file, change):
+    content = json.loads(file.read_text())
+    change(content)
+    file.write_text(json.dumps(content))
+
+
+def run_predict(monkeypatch, capsys, tmp_path, model, *extra):
+    from matrixcoder.cli import main
+
+    units = tmp_path / "units.jsonl"
+    units.write_text(json.dumps({"unit_id": "u1", "text": "stackable credits"}) + "\n")
+    monkeypatch.setattr("sys.argv", ["matrixcoder", "predict", str(units), "--model", str(model), *extra])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return stop.value.code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("name", "value"), [("intercept", np.nan), ("coef_embedding", np.inf), ("coef_embedding", -np.inf)])
+def test_non_finite_weights_are_refused_naming_the_file(env, tmp_path, monkeypatch, capsys, name, value):
+    # Before: the bundle loaded and predict printed "SI1": NaN (not JSON) with exit 0.
+    copy = damaged_copy(env[1], tmp_path)
+    file = copy / "weights" / f"{name}.npy"
+    array = np.load(file)
+    array.flat[0] = value
+    np.save(file, array)
+    with pytest.raises(InputError, match="1 of .* values are NaN or infinite") as error:
+        load_bundle(copy)
+    assert error.value.source == str(file)
+    code, out, err = run_predict(monkeypatch, capsys, tmp_path, copy)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and f"{name}.npy" in err and "NaN" in err
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "problem"),
+    [
+        ("thresholds.json", lambda t: t.update(SI1="high"), 'threshold of SI1 is "high"'),
+        ("thresholds.json", lambda t: t.update(SI1="0.5"), 'threshold of SI1 is "0.5"'),
+        ("thresholds.json", lambda t: t.update(relevance=None), "threshold of relevance is null"),
+        ("thresholds.json", lambda t: t.update(CL1=float("nan")), "threshold of CL1 is nan"),
+        ("thresholds.json", lambda t: t.update(CL1=7), "threshold of CL1 is 7"),
+        ("thresholds.json", lambda t: t.pop("CL2"), "no threshold for CL2"),
+        ("bundle.json", lambda b: b["encoder"].update(dim="64"), "'encoder.dim' must be a whole number"),
+        ("bundle.json", lambda b: b["codebook"].update(content_hash=5), "'codebook.content_hash' must be text"),
+        ("bundle.json", lambda b: b.update(features=["tfidf"]), "'features' must be text"),
+        ("bundle.json", lambda b: b["labels"].__setitem__(0, "SI1"), r"labels\[0\] must be an object"),
+        ("bundle.json", lambda b: b["labels"][1].update(id=2), r"'labels\[1\].id' must be text"),
+    ],
+)
+def test_bundle_json_with_wrong_types_is_an_input_error(env, tmp_path, file, change, problem):
+    # Before: strings in thresholds.json gave "ValueError: could not convert string to float" (exit 1).
+    copy = damaged_copy(env[1], tmp_path)
+    edit_json(copy / file, change)
+    with pytest.raises(InputError, match=problem) as error:
+        load_bundle(copy)
+    assert error.value.source == str(copy / file)
+
+
+def test_deeply_nested_or_non_object_bundle_json_is_an_input_error(env, tmp_path):
+    copy = damaged_copy(env[1], tmp_path)
+    (copy / "metrics.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        load_bundle(copy)
+    (copy / "metrics.json").write_text("[]")
+    with pytest.raises(InputError, match="expected a JSON object"):
+        load_bundle(copy)
+
+
+def rename_label(folder, old, new):
+    edit_json(folder / "bundle.json", lambda b: next(label for label in b["labels"] if label["id"] == old).update(id=new))
+    edit_json(folder / "thresholds.json", lambda t: t.update({new: t.pop(old)}))
+
+
+def test_renamed_or_reordered_labels_say_what_differs(env, tmp_path, monkeypatch, capsys):
+    # Before: "trained on codebook version 1.0.0 (hash 8889396b3628), but ... version 1.0.0 (hash 8889396b3628)".
+    copy = damaged_copy(env[1], tmp_path)
+    rename_label(copy, "SI1", "ZZ1")
+    code, out, err = run_predict(monkeypatch, capsys, tmp_path, copy)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "labels differ: model has ZZ1, codebook has SI1" in err and "hash" not in err
+    rename_label(copy, "ZZ1", "SI1")
+    edit_json(copy / "bundle.json", lambda b: b["labels"].insert(0, b["labels"].pop(1)))
+    with pytest.raises(InputError, match="labels are in another order: label 1 is SI2 in the model, SI1 in the codebook"):
+        load_bundle(copy, load_codebook())
+    bundle = load_bundle(env[1].bundle.path)
+    bundle.info = {**bundle.info, "labels": [*bundle.info["labels"], {"id": "XX9", "mode": "zero-shot", "support": 0}]}
+    with pytest.raises(InputError, match=r"labels differ: model has XX9; retrain"):
+        bundle.check_codebook(load_codebook())

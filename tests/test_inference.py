@@ -241,3 +241,111 @@ def test_predict_with_the_real_encoder(tmp_path, monkeypatch, capsys):
     code, out, _ = run_cli(monkeypatch, capsys, "predict", units, "--model", bundle.path)
     assert code == 0
     assert len(json.loads(out)["scores"]) == 39
+
+
+def write_units(path, records):
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\n"])
+def test_predict_on_a_file_without_units_exits_2(env, tmp_path, monkeypatch, capsys, content):
+    # Before: exit 0 with no output at all.
+    units = tmp_path / "units.jsonl"
+    units.write_text(content)
+    code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and f"{units}: no units" in err
+
+
+def test_predict_refuses_duplicate_unit_ids_naming_line_and_id(env, tmp_path, monkeypatch, capsys):
+    # Before: two output lines for "u1", exit 0.
+    units = write_units(tmp_path / "units.jsonl", [{"unit_id": "u1", "text": "a"}, {"unit_id": "u2", "text": "b"}, {"unit_id": "u1", "text": "c"}])
+    code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
+    assert code == 2 and out == ""
+    assert err == f"matrixcoder: error: {units}:3: duplicate unit_id 'u1' (first on line 1)\n"
+
+
+def test_predict_warns_once_about_empty_texts_and_scores_them(env, tmp_path, monkeypatch, capsys):
+    # Before: no word about them.
+    records = [{"unit_id": "u1", "text": ""}, {"unit_id": "u2", "text": "stackable credits"}, {"unit_id": "u3", "text": "  \n"}]
+    units = write_units(tmp_path / "units.jsonl", records)
+    code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
+    assert code == 0
+    assert [json.loads(line)["unit_id"] for line in out.splitlines()] == ["u1", "u2", "u3"]
+    assert err == f"matrixcoder: warning: {units}: 2 unit(s) with empty text (first on line 1); scored as they are\n"
+
+
+class NanEncoder(HashingEncoder):
+    """The test encoder, broken: a text containing 'zebra' embeds as NaN."""
+
+    def encode(self, texts):
+        vectors = super().encode(texts)
+        vectors[["zebra" in text for text in texts]] = np.nan
+        return vectors
+
+
+def strict_json(line):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_predict_prints_strict_json_and_refuses_nan_scores(env, tmp_path, monkeypatch, capsys):
+    # Before: a NaN embedding gave "SI1": NaN in the output (invalid JSON) and exit 0.
+    units = write_units(tmp_path / "units.jsonl", [{"unit_id": "ok", "text": "stackable credits"}, {"unit_id": "bad", "text": "zebra tango"}])
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", write_units(tmp_path / "good.jsonl", [{"unit_id": "ok", "text": "stackable credits"}]), "--model", env[1].path)
+    assert code == 0 and all(strict_json(line) for line in out.splitlines())
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))  # keep NaN vectors out of the shared cache
+    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: NanEncoder())
+    code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "NaN scores for 1 unit(s), first 'bad'" in err
+
+
+def write_suggest_batch(folder, make_pdf):
+    """Two readable documents around a PDF without text, as a user would pass them."""
+    rng = random.Random(5)
+    folder.mkdir()
+    html = "".join(f"<p>{sentence(rng, code)}</p>" for code in ["CL1", "AP-MC", None])
+    (folder / "a.html").write_text(f"<html><body><h1>Page</h1>{html}</body></html>", encoding="utf-8")
+    make_pdf(folder / "notext.pdf", [[]])
+    write_document(folder / "b.txt", ["AP-EVENT", None], seed=6)
+    return [folder / "a.html", folder / "notext.pdf", folder / "b.txt"]
+
+
+def test_suggest_reports_a_bad_file_and_suggests_for_the_rest(env, tmp_path, monkeypatch, capsys, make_pdf):
+    # Before: "notext.pdf: PDF has no extractable text" and exit 2, with nothing suggested for a.html and b.txt.
+    files = write_suggest_batch(tmp_path / "docs", make_pdf)
+    code, out, err = run_cli(monkeypatch, capsys, "suggest", *files, "--model", env[1].path, "--format", "json")
+    assert code == 2
+    assert [d["doc_id"] for d in json.loads(out)["documents"]] == ["a", "b"]
+    assert err.count("\n") == 1 and err.startswith(f"matrixcoder: error: {files[1]}: ")
+    code, out, err = run_cli(monkeypatch, capsys, "suggest", *files, "--model", env[1].path)
+    assert code == 2 and "a (" in out and "b (" in out and str(files[1]) in err
+
+
+def test_suggest_qdpx_keeps_the_good_documents_when_one_file_is_bad(env, tmp_path, monkeypatch, capsys, make_pdf):
+    import zipfile
+
+    from lxml import etree
+
+    files = write_suggest_batch(tmp_path / "docs", make_pdf)
+    out_file = tmp_path / "suggested.qdpx"
+    code, out, err = run_cli(monkeypatch, capsys, "suggest", *files, "--model", env[1].path, "--format", "qdpx", "-o", out_file)
+    assert code == 2 and "Wrote 2 documents" in out and str(files[1]) in err, err
+    with zipfile.ZipFile(out_file) as archive:
+        project = etree.fromstring(archive.read("project.qde"))
+    assert sorted(s.get("name") for s in project.iter("{*}TextSource")) == ["a.html", "b.txt"]
+
+
+def test_suggest_with_no_readable_file_reports_each_and_exits_2(env, tmp_path, monkeypatch, capsys, make_pdf):
+    files = write_suggest_batch(tmp_path / "docs", make_pdf)
+    bad = tmp_path / "docs" / "image.png"
+    bad.write_bytes(b"\x89PNG")
+    out_file = tmp_path / "suggested.qdpx"
+    code, out, err = run_cli(monkeypatch, capsys, "suggest", files[1], bad, "--model", env[1].path, "--format", "qdpx", "-o", out_file)
+    lines = err.splitlines()
+    assert code == 2 and out == "" and not out_file.exists()
+    assert len(lines) == 3 and str(files[1]) in lines[0] and str(bad) in lines[1] and "no document could be read" in lines[2]
