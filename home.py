@@ -28,7 +28,9 @@ def home() -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(folder, f"cannot create the matrixcoder home ({exc.strerror}); set MATRIXCODER_HOME to a writable folder") from None
+        raise InputError(
+            folder, f"cannot create the matrixcoder home ({exc.strerror}); set MATRIXCODER_HOME to a writable folder"
+        ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(folder, "the matrixcoder home is not writable; set MATRIXCODER_HOME to a writable folder")
     return folder

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 __all__ = ["CodebookOption", "ForceOption", "ModelOption"]
 
-CodebookOption = Annotated[
-    Optional[Path], typer.Option("--codebook", metavar="YAML", help="Codebook YAML (default: the shipped one).")
-]
+CodebookOption = Annotated[Path | None, typer.Option("--codebook", metavar="YAML", help="Codebook YAML (default: the shipped one).")]
 ModelOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--model", metavar="DIR", help="Model bundle folder (default: models/default, trained on first use)."),
 ]
 ForceOption = Annotated[

@@ -78,8 +78,7 @@ def main() -> None:
         holds = all(abs(figures[int8.name][m] - figures[full.name][m]) <= TOLERANCE for m in ("macro_f1", "mean_kappa"))
         rows.append([f"agreement holds (both within {TOLERANCE})", "yes" if holds else "no"])
     print_table(
-        f"Encoders on {len(texts)} distinct example texts; torch threads {torch.get_num_threads()}, "
-        f"int8 texts in parallel {int8.threads}",
+        f"Encoders on {len(texts)} distinct example texts; torch threads {torch.get_num_threads()}, int8 texts in parallel {int8.threads}",
         ["measure", "value"],
         rows,
     )

@@ -39,7 +39,7 @@ def make_scale_corpus(source: Path, out: Path, factor: int) -> Path:
     if not 1 <= factor <= 2**_BITS:
         raise ValueError(f"factor must be between 1 and {2**_BITS}")
     corpus = load_corpus(source)
-    spans = {doc_id: list(zip(group["start"], group["end"])) for doc_id, group in corpus.units.groupby("doc_id", sort=False)}
+    spans = {doc_id: list(zip(group["start"], group["end"], strict=False)) for doc_id, group in corpus.units.groupby("doc_id", sort=False)}
     documents, units = [], []
     for k in range(factor):
         texts = {}
@@ -47,7 +47,7 @@ def make_scale_corpus(source: Path, out: Path, factor: int) -> Path:
             texts[document.doc_id] = _varied(document.text, spans.get(document.doc_id, []), k)
             documents.append(document._asdict() | {"doc_id": _copy_id(document.doc_id, k), "text": texts[document.doc_id]})
         copy = corpus.units.copy()
-        copy["text"] = [texts[doc_id][start:end] for doc_id, start, end in zip(copy["doc_id"], copy["start"], copy["end"])]
+        copy["text"] = [texts[doc_id][start:end] for doc_id, start, end in zip(copy["doc_id"], copy["start"], copy["end"], strict=False)]
         copy["unit_id"] = [_copy_id(unit_id, k) for unit_id in copy["unit_id"]]
         copy["doc_id"] = [_copy_id(doc_id, k) for doc_id in copy["doc_id"]]
         units.append(copy)

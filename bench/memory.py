@@ -18,10 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from make_scale_corpus import demo_corpus, make_scale_corpus
+
 from matrixcoder.console import print_table
 from matrixcoder.labels import load_codebook
 from matrixcoder.models.default import DEFAULT_MODEL, resolve_model
-from make_scale_corpus import demo_corpus, make_scale_corpus
 
 
 def peak_rss_mb(corpus: Path, out: Path, model: Path, home: Path) -> float:
@@ -51,7 +52,10 @@ def main() -> None:
     print_table(
         "Peak RSS of 'matrixcoder score', 10× ÷ 1× the demo corpus",
         ["cache", "1× MiB", "10× MiB", "10× ÷ 1×"],
-        [[state, f"{peaks[state, 1]:.0f}", f"{peaks[state, 10]:.0f}", f"{peaks[state, 10] / peaks[state, 1]:.2f}"] for state in ("cold", "warm")],
+        [
+            [state, f"{peaks[state, 1]:.0f}", f"{peaks[state, 10]:.0f}", f"{peaks[state, 10] / peaks[state, 1]:.2f}"]
+            for state in ("cold", "warm")
+        ],
     )
 
 

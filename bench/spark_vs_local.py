@@ -19,10 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from make_scale_corpus import demo_corpus, make_scale_corpus
+
 from matrixcoder.console import print_table
 from matrixcoder.labels import load_codebook
 from matrixcoder.models.default import DEFAULT_MODEL, resolve_model
-from make_scale_corpus import demo_corpus, make_scale_corpus
 
 ENGINES = {"local": [], "spark local[2]": ["--engine", "spark", "--master", "local[2]"]}
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from make_scale_corpus import demo_corpus
 
 from matrixcoder.console import print_table
 from matrixcoder.inference.corpus_reader import open_corpus
@@ -34,7 +35,6 @@ from matrixcoder.labels import load_codebook
 from matrixcoder.models.default import resolve_model
 from matrixcoder.training import embeddings
 from matrixcoder.training.onnx_encoder import OnnxEncoder
-from make_scale_corpus import demo_corpus
 
 
 def _timed(work) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,9 +20,11 @@ __all__ = ["ingest"]
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (txt, md, html, pdf, docx).")],
     out: Annotated[Path, typer.Option("--out", help="Corpus folder to write.")],
-    metadata: Annotated[Optional[Path], typer.Option(help="CSV with columns file, alliance.")] = None,
-    alliances: Annotated[Optional[Path], typer.Option(help="Alliance list (default: labels/alliances.csv).")] = None,
-    follow_symlinks: Annotated[bool, typer.Option("--follow-symlinks", help="Read files behind symbolic links inside the folders (skipped by default).")] = False,
+    metadata: Annotated[Path | None, typer.Option(help="CSV with columns file, alliance.")] = None,
+    alliances: Annotated[Path | None, typer.Option(help="Alliance list (default: labels/alliances.csv).")] = None,
+    follow_symlinks: Annotated[
+        bool, typer.Option("--follow-symlinks", help="Read files behind symbolic links inside the folders (skipped by default).")
+    ] = False,
     force: ForceOption = False,
 ) -> None:
     """Read documents into a corpus of sentence units with character offsets.
@@ -43,13 +45,15 @@ def ingest(
     print_table(
         f"Corpus written to {out}",
         ["documents", "units", "alliances", "formats", "languages"],
-        [[
-            len(result.documents),
-            len(result.units),
-            len(alliances_found),
-            ", ".join(f"{k} {v}" for k, v in sorted(formats.items())),
-            ", ".join(f"{k} {v}" for k, v in languages.most_common()),
-        ]],
+        [
+            [
+                len(result.documents),
+                len(result.units),
+                len(alliances_found),
+                ", ".join(f"{k} {v}" for k, v in sorted(formats.items())),
+                ", ".join(f"{k} {v}" for k, v in languages.most_common()),
+            ]
+        ],
     )
     unattributed = [d.doc_id for d in result.documents if not d.alliance]
     if unattributed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -159,7 +159,7 @@ def write_documents(
         command: The command writing the corpus (``ingest`` or ``harvest``): it owns the folder.
         force: Write into an existing folder the command did not create.
     """
-    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created_at = datetime.now(UTC).isoformat(timespec="seconds")
     unit_counts = Counter(unit.doc_id for unit in units)
     documents_table = pd.DataFrame(
         {

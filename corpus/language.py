@@ -10,10 +10,7 @@ __all__ = ["LANGUAGES", "detect_language"]
 
 # The 24 official EU languages plus the co-official and neighbouring languages that alliance
 # members publish in; restricting the label set makes short texts far less error-prone.
-LANGUAGES = (
-    "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv "
-    "ca eu gl no is tr uk sr sq mk lb"
-).split()
+LANGUAGES = ("bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv ca eu gl no is tr uk sr sq mk lb").split()
 
 
 @lru_cache(maxsize=1)

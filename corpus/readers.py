@@ -20,8 +20,8 @@ import pypdf
 import trafilatura
 from lxml import html as lxml_html
 
-from matrixcoder.corpus.language import detect_language
 from matrixcoder.archive import ReadLimits, check_archive
+from matrixcoder.corpus.language import detect_language
 from matrixcoder.errors import InputError
 
 __all__ = ["Document", "SUPPORTED_SUFFIXES", "doc_id_from_path", "normalise_text", "read_document", "text_to_document"]
@@ -73,7 +73,9 @@ def read_document(path: str | Path, doc_id: str | None = None) -> Document:
     if not data.strip():
         raise InputError(path, "empty file")
     pages = _READERS[kind](path, data)
-    return text_to_document(pages, source=str(path), kind=kind, doc_id=doc_id or doc_id_from_path(path), sha256=hashlib.sha256(data).hexdigest())
+    return text_to_document(
+        pages, source=str(path), kind=kind, doc_id=doc_id or doc_id_from_path(path), sha256=hashlib.sha256(data).hexdigest()
+    )
 
 
 def text_to_document(pages: list[str], *, source: str, kind: str, doc_id: str, sha256: str) -> Document:
@@ -143,9 +145,7 @@ def _read_md(path: Path, data: bytes) -> list[str]:
 def _read_html(path: Path, data: bytes) -> list[str]:
     if b"\x00" in data[:8192]:
         raise InputError(path, "binary file, not HTML")
-    text = trafilatura.extract(
-        data, output_format="txt", include_comments=False, include_tables=True, favor_recall=True, deduplicate=False
-    )
+    text = trafilatura.extract(data, output_format="txt", include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
     return [text or _html_fallback_text(path, data)]
 
 

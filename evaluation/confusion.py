@@ -62,7 +62,7 @@ class Confusion:
         """The most confused unordered code pairs ``(p, q, units)``, most frequent first."""
         both = self.symmetric()
         rows = []
-        for i, j in zip(*np.triu_indices(len(self.labels), k=1)):
+        for i, j in zip(*np.triu_indices(len(self.labels), k=1), strict=False):
             if both[i, j] and (with_none or NONE not in (self.labels[i], self.labels[j])):
                 rows.append((self.labels[i], self.labels[j], int(both[i, j])))
         rows.sort(key=lambda row: (-row[2], row[0], row[1]))
@@ -81,9 +81,7 @@ class Confusion:
         }
 
 
-def code_confusions(
-    table: CodingTable, pairs: Sequence[tuple[str, str]], max_examples: int = 3
-) -> Confusion:
+def code_confusions(table: CodingTable, pairs: Sequence[tuple[str, str]], max_examples: int = 3) -> Confusion:
     """Count code confusions between coder pairs.
 
     Args:
@@ -105,9 +103,7 @@ def code_confusions(
             only_x, only_y = sorted(x - y) or [NONE], sorted(y - x) or [NONE]
             if only_x == only_y == [NONE]:
                 continue
-            example = ConfusionExample(
-                table.unit_ids[u], table.texts[u], _ordered(table, x), _ordered(table, y)
-            )
+            example = ConfusionExample(table.unit_ids[u], table.texts[u], _ordered(table, x), _ordered(table, y))
             for p in only_x:
                 for q in only_y:
                     counts[index[p], index[q]] += 1

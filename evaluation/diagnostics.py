@@ -142,7 +142,7 @@ def diagnose(
     overlaps = sorted(
         (
             (labels[i].id, labels[j].id, round(float(similarity[i, j]), 3), labels[i].dimension == labels[j].dimension)
-            for i, j in zip(*upper)
+            for i, j in zip(*upper, strict=False)
             if similarity[i, j] > threshold
         ),
         key=lambda row: -row[2],
@@ -171,9 +171,7 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 def _confusions(confusion: Confusion, minimum: int, examples: int) -> list[tuple[str, str, int, list[dict]]]:
     return [
-        (p, q, n, [example.to_json() for example in confusion.examples_of(p, q)[:examples]])
-        for p, q, n in confusion.top()
-        if n >= minimum
+        (p, q, n, [example.to_json() for example in confusion.examples_of(p, q)[:examples]]) for p, q, n in confusion.top() if n >= minimum
     ]
 
 
@@ -189,7 +187,7 @@ def _empty_dimensions(codebook: Codebook, encoder: TextEncoder, vectors: np.ndar
         return []
     described = _unit_rows(encoder.encode([f"{d.name}: {d.description}" for d in empty]))
     found = []
-    for dimension, row in zip(empty, described @ vectors.T):
+    for dimension, row in zip(empty, described @ vectors.T, strict=False):
         order = np.argsort(-row)[: config.nearest]
         found.append((dimension.id, dimension.name, [(codebook.labels[k].id, round(float(row[k]), 3)) for k in order]))
     return found
@@ -247,9 +245,7 @@ def _suggest(
         if frozenset((p, q)) in handled:
             continue
         example = f'; e.g. {examples[0]["unit_id"]}: "{examples[0]["text"][:100]}"' if examples else ""
-        suggestions.append(
-            Suggestion("clarify", (p, q), f"the model gave one where a coder gave the other on {units} unit(s){example}")
-        )
+        suggestions.append(Suggestion("clarify", (p, q), f"the model gave one where a coder gave the other on {units} unit(s){example}"))
         handled.add(frozenset((p, q)))
     for p, q, s, same in overlaps:
         if same and frozenset((p, q)) not in handled:
@@ -328,16 +324,13 @@ def diagnosis_report(diagnosis: Diagnosis, codebook: Codebook, source: str) -> R
     confusions = Table(
         "Codes confused in practice (coder disagreements on the same unit)",
         ["code", "code", "units", "examples"],
-        [
-            [p, q, str(n), " | ".join(f'{e["unit_id"]}: {e["text"][:100]}' for e in examples)]
-            for p, q, n, examples in diagnosis.confusions
-        ],
+        [[p, q, str(n), " | ".join(f"{e['unit_id']}: {e['text'][:100]}" for e in examples)] for p, q, n, examples in diagnosis.confusions],
     )
     model_confusions = Table(
         "Codes the model confuses (its codes against each coder's on the same unit)",
         ["code", "code", "units", "examples"],
         [
-            [p, q, str(n), " | ".join(f'{e["unit_id"]}: {e["text"][:100]}' for e in examples)]
+            [p, q, str(n), " | ".join(f"{e['unit_id']}: {e['text'][:100]}" for e in examples)]
             for p, q, n, examples in diagnosis.model_confusions
         ],
     )

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matrixcoder.stats import agreement
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.coded_units import CodedUnit
+from matrixcoder.stats import agreement
 
 __all__ = [
     "AgreementResult",
@@ -141,9 +141,7 @@ class CodingTable:
     def select(self, coders: Sequence[str]) -> CodingTable:
         """The same units with only ``coders``."""
         rows = [self.coder_index(coder) for coder in coders]
-        return CodingTable(
-            self.unit_ids, self.doc_ids, self.texts, tuple(coders), self.label_ids, self.coded[rows], self.codes[rows]
-        )
+        return CodingTable(self.unit_ids, self.doc_ids, self.texts, tuple(coders), self.label_ids, self.coded[rows], self.codes[rows])
 
     def with_coder(self, coder: str, coded: np.ndarray, codes: np.ndarray) -> CodingTable:
         """The table with one more coder (e.g. the model or the gold standard)."""
@@ -167,7 +165,7 @@ class CodingTable:
         read. Documents without such a unit are left out.
         """
         shared = self.coded.all(axis=0)
-        doc_ids = tuple(dict.fromkeys(d for d, keep in zip(self.doc_ids, shared) if keep))
+        doc_ids = tuple(dict.fromkeys(d for d, keep in zip(self.doc_ids, shared, strict=False) if keep))
         index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
         units = np.flatnonzero(shared)
         unit_doc = np.array([index[self.doc_ids[u]] for u in units], dtype=int)
@@ -534,10 +532,7 @@ def pair_agreement(
     """
     labels, replicates = _pair(table, first, second, statistics, config)
     used = [k for k, pair in enumerate(labels) if pair.both + pair.first_only + pair.second_only]
-    macro = {
-        name: _label_mean([pair.statistics[name].value for pair in labels], replicates[name], used, config)
-        for name in statistics
-    }
+    macro = {name: _label_mean([pair.statistics[name].value for pair in labels], replicates[name], used, config) for name in statistics}
     return PairResult(first, second, labels[0].n_units, labels, macro)
 
 
@@ -572,9 +567,7 @@ def _pair(
     )
     result = []
     for k in range(len(table.label_ids)):
-        estimates = {
-            name: _estimate(_point(name, x[:, k], y[:, k]), replicates[name][:, k], config) for name in statistics
-        }
+        estimates = {name: _estimate(_point(name, x[:, k], y[:, k]), replicates[name][:, k], config) for name in statistics}
         a, b, c = (int(count[:, k].sum()) for count in counts[:3])
         result.append(PairAgreement(table.label_ids[k], first, second, int(common.sum()), a, b, c, estimates))
     return tuple(result), replicates
@@ -604,18 +597,13 @@ def label_agreement(table: CodingTable, codebook: Codebook, config: BootstrapCon
     pair_results = {pair: _pair(table, *pair, AGREEMENT_STATISTICS, config, universe, weights) for pair in pairs}
     ones = table.codes[:, pairable].sum(axis=0).astype(float)
     alpha_replicates = _alpha_closed_form(weights, ones, values[pairable].astype(float))
-    pair_replicates = {
-        name: np.mean([pair_results[pair][1][name] for pair in pairs], axis=0) for name in AGREEMENT_STATISTICS
-    }
+    pair_replicates = {name: np.mean([pair_results[pair][1][name] for pair in pairs], axis=0) for name in AGREEMENT_STATISTICS}
 
     labels = []
     for k, label in enumerate(table.label_ids):
         data = np.where(table.coded, table.codes[:, :, k], np.nan)[:, pairable]
         pair_list = tuple(pair_results[pair][0][k] for pair in pairs)
-        means = {
-            name: _estimate(_mean_of(pair_list, name), pair_replicates[name][:, k], config)
-            for name in AGREEMENT_STATISTICS
-        }
+        means = {name: _estimate(_mean_of(pair_list, name), pair_replicates[name][:, k], config) for name in AGREEMENT_STATISTICS}
         n_values = values[pairable].sum()
         labels.append(
             LabelAgreement(
@@ -694,7 +682,9 @@ def _summaries(
             statistic: _label_mean([_label_value(label, statistic) for label in labels], values, used, config, len(columns))
             for statistic, values in replicates.items()
         }
-        sets = [[frozenset(np.flatnonzero(table.codes[c, u, columns])) for c in rows] for u, rows in zip(np.flatnonzero(pairable), coded_rows)]
+        sets = [
+            [frozenset(np.flatnonzero(table.codes[c, u, columns])) for c in rows] for u, rows in zip(np.flatnonzero(pairable), coded_rows, strict=False)
+        ]
         masi = _estimate(
             lambda sets=sets: agreement.krippendorff_alpha_sets(_set_matrix(sets, len(table.coders), coded_rows)),
             _masi_closed_form(weights, sets),
@@ -731,7 +721,7 @@ def _label_value(label: LabelAgreement, statistic: str) -> float | None:
 def _set_matrix(sets: list[list[frozenset]], n_coders: int, coded_rows: list[np.ndarray]) -> list[list]:
     """Coders x pairable units of code sets (None where a coder did not code the unit)."""
     matrix: list[list] = [[None] * len(sets) for _ in range(n_coders)]
-    for u, (unit_sets, rows) in enumerate(zip(sets, coded_rows)):
-        for value, c in zip(unit_sets, rows):
+    for u, (unit_sets, rows) in enumerate(zip(sets, coded_rows, strict=False)):
+        for value, c in zip(unit_sets, rows, strict=False):
             matrix[c][u] = value
     return matrix

@@ -60,7 +60,7 @@ def agreement_figure(rows: Sequence[Interval], title: str, statistic: str, ceili
     figure = Figure(figsize=(7.5, 0.26 * len(rows) + 1.4))
     axes = figure.add_subplot()
     y = np.arange(len(rows))[::-1]
-    for position, row in zip(y, rows):
+    for position, row in zip(y, rows, strict=False):
         if row.value is None:
             axes.text(0.0, position, "undefined", va="center", ha="left", fontsize=7, color="grey")
             continue
@@ -101,7 +101,7 @@ def confusion_figure(labels: Sequence[str], counts: np.ndarray, title: str, rows
     axes.set_yticks(range(len(keep)), names, fontsize=7)
     axes.set_ylabel(rows_name)
     axes.set_xlabel(columns_name)
-    for i, j in zip(*np.nonzero(shown)):
+    for i, j in zip(*np.nonzero(shown), strict=False):
         color = "white" if shown[i, j] > shown.max() / 2 else "black"
         axes.text(j, i, str(shown[i, j]), ha="center", va="center", fontsize=6, color=color)
     figure.colorbar(image, ax=axes, shrink=0.7, label="units")
@@ -132,7 +132,7 @@ def launch_year_figure(years: Sequence[int], mentioning: Sequence[int], not_ment
     positions = np.arange(len(years))
     axes.bar(positions, mentioning, label="mention micro-credentials", color="tab:blue")
     axes.bar(positions, not_mentioning, bottom=mentioning, label="no mention found", color="lightgrey")
-    for x, (m, n) in enumerate(zip(mentioning, not_mentioning)):
+    for x, (m, n) in enumerate(zip(mentioning, not_mentioning, strict=False)):
         axes.text(x, m / 2, str(m), ha="center", va="center", color="white", fontsize=8)
         if n:
             axes.text(x, m + n / 2, str(n), ha="center", va="center", fontsize=8)

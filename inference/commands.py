@@ -6,7 +6,7 @@ import enum
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -43,8 +43,8 @@ def predict(
     predictor = _predictor(model, load_codebook(codebook))
     scored = predictor.score([record["text"] for record in records])
     _check_finite(scored, records, predictor.bundle.path)
-    for record, codes, row in zip(records, scored.codes(), scored.probabilities):
-        scores = {label: round(float(p), 4) for label, p in zip(scored.label_ids, row)}
+    for record, codes, row in zip(records, scored.codes(), scored.probabilities, strict=False):
+        scores = {label: round(float(p), 4) for label, p in zip(scored.label_ids, row, strict=False)}
         line = {"unit_id": record["unit_id"], "codes": codes, "scores": scores}
         sys.stdout.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
 
@@ -73,7 +73,10 @@ def _read_units(units: Path) -> list[dict]:
     if not records:
         raise InputError(units, "no units (expected one JSON object with 'unit_id' and 'text' per line)")
     if empty:
-        print(f"matrixcoder: warning: {units}: {len(empty)} unit(s) with empty text (first on line {empty[0]}); scored as they are", file=sys.stderr)
+        print(
+            f"matrixcoder: warning: {units}: {len(empty)} unit(s) with empty text (first on line {empty[0]}); scored as they are",
+            file=sys.stderr,
+        )
     return records
 
 
@@ -88,15 +91,22 @@ def _check_finite(scored, records: list[dict], model: Path | None) -> None:
     finite = np.isfinite(scored.probabilities).all(axis=1) & np.isfinite(scored.relevance)
     if not finite.all():
         first = records[int(np.flatnonzero(~finite)[0])]["unit_id"]
-        raise InputError(model or "model", f"gave NaN scores for {int((~finite).sum())} unit(s), first '{first}'; check the model and its encoder")
+        raise InputError(
+            model or "model", f"gave NaN scores for {int((~finite).sum())} unit(s), first '{first}'; check the model and its encoder"
+        )
 
 
 def suggest(
     files: Annotated[list[Path], typer.Argument(help="Documents (txt, md, html, pdf, docx).")],
     model: ModelOption = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="A readable table, JSON, or a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder (qdpx, with -o).")] = OutputFormat.table,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="A readable table, JSON, or a REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder (qdpx, with -o)."
+        ),
+    ] = OutputFormat.table,
     codebook: CodebookOption = None,
-    out: Annotated[Optional[Path], typer.Option("-o", "--output", help="The .qdpx file to write with --format qdpx.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="The .qdpx file to write with --format qdpx.")] = None,
     force: ForceOption = False,
 ) -> None:
     """Suggest codes for documents, grouped by dimension, each with confidence and evidence sentences.
@@ -164,8 +174,16 @@ def score(
     corpus: Annotated[Path, typer.Argument(help="Corpus folder written by 'matrixcoder ingest' or 'harvest'.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the score tables.")],
     model: ModelOption = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")] = Engine.local,
-    master: Annotated[Optional[str], typer.Option("--master", help="Spark master URL, e.g. local[4] or spark://host:7077 (with --engine spark; default: Spark's own setting, else local[*]).")] = None,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")
+    ] = Engine.local,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            help="Spark master URL, e.g. local[4] or spark://host:7077 (with --engine spark; default: Spark's own setting, else local[*]).",
+        ),
+    ] = None,
     codebook: CodebookOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -193,7 +211,9 @@ def score(
         runner = LocalEngine(predictor)
     result = score_corpus(reader, runner, book, out, force=force)
     table = result.approach_table
-    print_table(f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False))
+    print_table(
+        f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False)
+    )
     console.print(
         f"Scored {result.n_units} units of {result.n_documents} documents into {out}: "
         "unit_scores.parquet, document_codes.csv, alliance_matrix.csv, approach_table.csv/.md"

@@ -48,7 +48,10 @@ class CorpusReader:
     def alliances(self) -> dict[str, str]:
         """Alliance of each document (:data:`NO_ALLIANCE` where it has none)."""
         table = pq.read_table(self.path / "documents.parquet", columns=["doc_id", "alliance"])
-        return {doc_id: NO_ALLIANCE if alliance is None else alliance for doc_id, alliance in zip(*(table.column(c).to_pylist() for c in ("doc_id", "alliance")))}
+        return {
+            doc_id: NO_ALLIANCE if alliance is None else alliance
+            for doc_id, alliance in zip(*(table.column(c).to_pylist() for c in ("doc_id", "alliance")), strict=False)
+        }
 
     def units_sha256(self) -> str:
         """sha256 of the units file: identifies the corpus content a score run started from."""

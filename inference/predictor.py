@@ -35,8 +35,7 @@ class UnitScores:
         """Predicted label ids of each unit, most probable first."""
         order = np.argsort(-self.probabilities, axis=1, kind="stable")
         return [
-            [self.label_ids[j] for j in row_order if chosen[j]] if chosen.any() else []
-            for row_order, chosen in zip(order, self.predicted)
+            [self.label_ids[j] for j in row_order if chosen[j]] if chosen.any() else [] for row_order, chosen in zip(order, self.predicted, strict=False)
         ]
 
 

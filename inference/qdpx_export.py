@@ -74,8 +74,11 @@ def export_qdpx(
     known = set(codebook.label_ids)
     user = stable_guid("user", model_user_name(model_id))
     root = etree.Element(
-        f"{{{PROJECT_NS}}}Project", nsmap={None: PROJECT_NS}, name=f"matrixcoder suggestions ({model_id})",
-        origin="matrixcoder", creatingUserGUID=user,
+        f"{{{PROJECT_NS}}}Project",
+        nsmap={None: PROJECT_NS},
+        name=f"matrixcoder suggestions ({model_id})",
+        origin="matrixcoder",
+        creatingUserGUID=user,
     )
     users = etree.SubElement(root, _tag("Users"))
     etree.SubElement(users, _tag("User"), guid=user, name=model_user_name(model_id))
@@ -90,8 +93,12 @@ def export_qdpx(
         seen.add(source_guid)
         files[f"sources/{source_guid}.txt"] = document.text.encode("utf-8")
         source = etree.SubElement(
-            sources, _tag("TextSource"), guid=source_guid, name=document.name,
-            plainTextPath=f"internal://{source_guid}.txt", creatingUser=user,
+            sources,
+            _tag("TextSource"),
+            guid=source_guid,
+            name=document.name,
+            plainTextPath=f"internal://{source_guid}.txt",
+            creatingUser=user,
         )
         for code_id, start, end, score in document.suggestions:
             if code_id not in known:
@@ -103,11 +110,18 @@ def export_qdpx(
                 raise ValueError(f"{document.doc_id}: code {code_id} suggested twice for {start}:{end}")
             seen.add(key)
             selection = etree.SubElement(
-                source, _tag("PlainTextSelection"), guid=stable_guid("selection", key), name=f"{code_id} {score:.2f}",
-                startPosition=str(start), endPosition=str(end), creatingUser=user,
+                source,
+                _tag("PlainTextSelection"),
+                guid=stable_guid("selection", key),
+                name=f"{code_id} {score:.2f}",
+                startPosition=str(start),
+                endPosition=str(end),
+                creatingUser=user,
             )
             label = codebook.label(code_id)
-            etree.SubElement(selection, _tag("Description")).text = f"{code_id} – {label.name}: confidence {score:.4f} ({model_user_name(model_id)})"
+            etree.SubElement(
+                selection, _tag("Description")
+            ).text = f"{code_id} – {label.name}: confidence {score:.4f} ({model_user_name(model_id)})"
             coding = etree.SubElement(selection, _tag("Coding"), guid=stable_guid("coding", key), creatingUser=user)
             etree.SubElement(coding, _tag("CodeRef"), targetGUID=code_guid(code_id))
     with atomic_path(out) as temporary:

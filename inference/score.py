@@ -50,9 +50,7 @@ class ScoreResult:
     approach_table: pd.DataFrame
 
 
-def score_corpus(
-    corpus: CorpusReader, engine: Engine, codebook: Codebook, out: str | Path, *, force: bool = False
-) -> ScoreResult:
+def score_corpus(corpus: CorpusReader, engine: Engine, codebook: Codebook, out: str | Path, *, force: bool = False) -> ScoreResult:
     """Score every unit of a corpus with ``engine`` and write the tables into ``out`` (atomically).
 
     Args:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-
 import sys
 import warnings
 from dataclasses import dataclass
@@ -72,7 +71,8 @@ class SparkEngine:
         written = write_unit_scores(target, schema, self._batches(parts))
         if written != corpus.n_units:
             raise InputError(
-                work, f"Spark wrote scores for {written} of {corpus.n_units} units; on a cluster, the corpus and the output folder must be on storage every node sees"
+                work,
+                f"Spark wrote scores for {written} of {corpus.n_units} units; on a cluster, the corpus and the output folder must be on storage every node sees",
             )
 
     def _batches(self, parts: list[Path]):

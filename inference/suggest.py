@@ -99,14 +99,16 @@ def suggest_for(documents: list[Document], predictor: Predictor, codebook: Codeb
     scores = predictor.score([unit.text for doc_units in units for unit in doc_units], "scoring sentences")
     relevant = scores.relevance >= predictor.bundle.thresholds[-1]
     suggestions, offset = [], 0
-    for document, doc_units in zip(documents, units):
+    for document, doc_units in zip(documents, units, strict=False):
         rows = slice(offset, offset + len(doc_units))
         offset += len(doc_units)
         suggestions.append(_suggestion(document, doc_units, scores, relevant[rows], rows, codebook))
     return suggestions
 
 
-def _suggestion(document: Document, doc_units: list, scores: UnitScores, relevant: np.ndarray, rows: slice, codebook: Codebook) -> DocumentSuggestion:
+def _suggestion(
+    document: Document, doc_units: list, scores: UnitScores, relevant: np.ndarray, rows: slice, codebook: Codebook
+) -> DocumentSuggestion:
     """One document's codes from its rows of the batch scores, most confident first."""
     probabilities = scores.probabilities[rows]
     summary = aggregate(probabilities, relevant, scores.predicted[rows])
@@ -119,6 +121,10 @@ def _suggestion(document: Document, doc_units: list, scores: UnitScores, relevan
             Evidence(doc_units[i].unit_id, doc_units[i].text, doc_units[i].start, doc_units[i].end, round(float(probabilities[i, j]), 4))
             for i in summary.evidence[j]
         ]
-        codes.append(CodeSuggestion(code_id, label.name, label.dimension, round(float(summary.confidence[j]), 4), int(summary.evidence_count[j]), evidence))
+        codes.append(
+            CodeSuggestion(
+                code_id, label.name, label.dimension, round(float(summary.confidence[j]), 4), int(summary.evidence_count[j]), evidence
+            )
+        )
     codes.sort(key=lambda c: -c.confidence)
     return DocumentSuggestion(document.doc_id, document.source, len(doc_units), codes)

@@ -19,10 +19,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from matrixcoder.errors import InputError
-from matrixcoder.labels.approaches import FOOTER, alliance_coding
-from matrixcoder.labels.approaches import approach_table as table2
 from matrixcoder.inference.aggregate import TOP_K, Aggregate, aggregate
 from matrixcoder.inference.corpus_reader import NO_ALLIANCE
+from matrixcoder.labels.approaches import FOOTER, alliance_coding
+from matrixcoder.labels.approaches import approach_table as table2
 from matrixcoder.labels.codebook import Codebook
 
 __all__ = ["DOCUMENT_COLUMNS", "Summary", "approach_table", "summarise"]
@@ -123,10 +123,13 @@ class _Run:
     def extend(self, other: _Run) -> _Run:
         return _Run(
             self.doc_id,
-            *(np.concatenate([mine, theirs]) for mine, theirs in zip(
-                (self.unit_ids, self.probabilities, self.relevant, self.predicted),
-                (other.unit_ids, other.probabilities, other.relevant, other.predicted),
-            )),
+            *(
+                np.concatenate([mine, theirs])
+                for mine, theirs in zip(
+                    (self.unit_ids, self.probabilities, self.relevant, self.predicted),
+                    (other.unit_ids, other.probabilities, other.relevant, other.predicted), strict=False,
+                )
+            ),
         )
 
 
@@ -154,7 +157,7 @@ class _Documents:
         relevant = frame["relevant"].to_numpy(dtype=bool)
         predicted = _predicted(frame["codes"], label_ids)
         bounds = [*np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]), len(frame)] if len(frame) else [0]
-        for start, end in zip(bounds[:-1], bounds[1:]):
+        for start, end in zip(bounds[:-1], bounds[1:], strict=False):
             part = slice(start, end)
             run = _Run(ids[start], unit_ids[part], probabilities[part], relevant[part], predicted[part])
             if self.pending is not None and self.pending.doc_id == run.doc_id:
@@ -186,16 +189,18 @@ class _Documents:
     def _document_rows(self, doc_id: str, alliance: str, unit_ids: np.ndarray, summary: Aggregate) -> None:
         for j, label in enumerate(self.codebook.labels):
             if summary.evidence_count[j]:
-                self.rows.append({
-                    "doc_id": doc_id,
-                    "alliance": alliance,
-                    "code": label.id,
-                    "dimension": label.dimension,
-                    "name": label.name,
-                    "confidence": round(float(summary.confidence[j]), 4),
-                    "evidence_count": int(summary.evidence_count[j]),
-                    "evidence_units": " ".join(unit_ids[summary.evidence[j]]),
-                })
+                self.rows.append(
+                    {
+                        "doc_id": doc_id,
+                        "alliance": alliance,
+                        "code": label.id,
+                        "dimension": label.dimension,
+                        "name": label.name,
+                        "confidence": round(float(summary.confidence[j]), 4),
+                        "evidence_count": int(summary.evidence_count[j]),
+                        "evidence_units": " ".join(unit_ids[summary.evidence[j]]),
+                    }
+                )
         self._write(final=False)
 
     def _write(self, final: bool) -> None:
@@ -225,7 +230,9 @@ def _alliance_matrix(alliances: dict[str, _Alliance], codebook: Codebook) -> pd.
             row[f"{label.id}_confidence"] = round(float(confidence[j]), 4)
             row[f"{label.id}_evidence"] = int(state.evidence[j])
         rows.append(row)
-    columns = ["alliance", "documents", "units"] + [f"{label.id}_{kind}" for label in codebook.labels for kind in ("confidence", "evidence")]
+    columns = ["alliance", "documents", "units"] + [
+        f"{label.id}_{kind}" for label in codebook.labels for kind in ("confidence", "evidence")
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -60,7 +60,7 @@ def unit_score_batch(
     columns += [pa.array(np.asarray(relevance) >= gate), pa.array(codes, type=pa.list_(pa.string()))]
     columns += [pa.array(probabilities[:, j]) for j in range(len(label_ids))]
     schema = unit_score_schema(label_ids)
-    return pa.RecordBatch.from_arrays([column.cast(field.type) for column, field in zip(columns, schema)], schema=schema)
+    return pa.RecordBatch.from_arrays([column.cast(field.type) for column, field in zip(columns, schema, strict=False)], schema=schema)
 
 
 def write_unit_scores(path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:

@@ -165,7 +165,9 @@ def _binary(path: str | Path, frame: pd.DataFrame, labels: list[str]) -> tuple[n
     bad = ~cells.isin(["0", "1", ""])
     if bad.to_numpy().any():
         row, column = np.argwhere(bad.to_numpy())[0]
-        raise InputError(path, f"alliance {frame['alliance'].iloc[row]}: {labels[column]} must be 0, 1 or empty, got {cells.iat[row, column]!r}")
+        raise InputError(
+            path, f"alliance {frame['alliance'].iloc[row]}: {labels[column]} must be 0, 1 or empty, got {cells.iat[row, column]!r}"
+        )
     empty = (cells == "").to_numpy()
     partly = empty.any(axis=1) & ~empty.all(axis=1)
     if partly.any():
@@ -229,16 +231,13 @@ class ApproachTable:
     @property
     def multi(self) -> tuple[str, ...]:
         """Alliances showing at least three approach types, file order."""
-        return tuple(a for a, n in zip(self.alliances, self.types_per_alliance) if n >= MIN_TYPES)
+        return tuple(a for a, n in zip(self.alliances, self.types_per_alliance, strict=False) if n >= MIN_TYPES)
 
     def to_frame(self) -> pd.DataFrame:
         """The table as the paper prints it: an X per type, types per alliance, and a last row
         with the number and % of alliances per type."""
-        rows = [
-            [alliance, *("X" if mark else "" for mark in row), int(row.sum())]
-            for alliance, row in zip(self.alliances, self.marks)
-        ]
-        rows.append([FOOTER, *(f"{c} ({p:.2f}%)" for c, p in zip(self.counts, self.percents)), ""])
+        rows = [[alliance, *("X" if mark else "" for mark in row), int(row.sum())] for alliance, row in zip(self.alliances, self.marks, strict=False)]
+        rows.append([FOOTER, *(f"{c} ({p:.2f}%)" for c, p in zip(self.counts, self.percents, strict=False)), ""])
         return pd.DataFrame(rows, columns=["Alliance", *self.type_names, "Types per alliance"])
 
     def to_json(self) -> dict:
@@ -247,11 +246,11 @@ class ApproachTable:
             "n_listed": self.n_listed,
             "types": [
                 {"id": t, "name": n, "count": int(c), "percent": round(float(p), 2)}
-                for t, n, c, p in zip(self.type_ids, self.type_names, self.counts, self.percents)
+                for t, n, c, p in zip(self.type_ids, self.type_names, self.counts, self.percents, strict=False)
             ],
             "alliances": [
-                {"alliance": a, "types": [t for t, m in zip(self.type_ids, row) if m], "n_types": int(row.sum())}
-                for a, row in zip(self.alliances, self.marks)
+                {"alliance": a, "types": [t for t, m in zip(self.type_ids, row, strict=False) if m], "n_types": int(row.sum())}
+                for a, row in zip(self.alliances, self.marks, strict=False)
             ],
             "three_or_more_types": list(self.multi),
         }
@@ -269,7 +268,7 @@ def approach_table(coding: AllianceCoding, codebook: Codebook) -> ApproachTable:
     return ApproachTable(
         type_ids=tuple(a.id for a in codebook.approach_types),
         type_names=tuple(a.name for a in codebook.approach_types),
-        alliances=tuple(a for a, c in zip(coding.alliances, coding.coded) if c),
+        alliances=tuple(a for a, c in zip(coding.alliances, coding.coded, strict=False) if c),
         marks=coding.marks[np.ix_(coding.coded, columns)],
         n_listed=len(coding.alliances),
     )
@@ -305,7 +304,7 @@ def compare_with_paper(table: ApproachTable, paper: PublishedTable2 = PAPER) -> 
     rows, discrepancies = [], []
     if table.n_coded != paper.n:
         discrepancies.append(f"N: {table.n_coded} alliances coded here, the paper's N is {paper.n}.")
-    for type_id, name, count, percent in zip(table.type_ids, table.type_names, table.counts, table.percents):
+    for type_id, name, count, percent in zip(table.type_ids, table.type_names, table.counts, table.percents, strict=False):
         printed_count, printed_percent = paper.counts[type_id], paper.percents[type_id]
         recomputed_percent = f"{percent:.2f}%"
         rows.append(
@@ -327,9 +326,7 @@ def compare_with_paper(table: ApproachTable, paper: PublishedTable2 = PAPER) -> 
             )
         elif recomputed_percent != printed_percent:
             slip = " (a rounding slip; the count agrees)" if printed_of_n != printed_percent else ""
-            discrepancies.append(
-                f"{name}: {count} of {table.n_coded} = {recomputed_percent}; the paper prints {printed_percent}{slip}."
-            )
+            discrepancies.append(f"{name}: {count} of {table.n_coded} = {recomputed_percent}; the paper prints {printed_percent}{slip}.")
     if sorted(table.multi) != sorted(paper.multi):
         discrepancies.append(
             f"Alliances with three or more types: the rows give {', '.join(table.multi) or 'none'}; "
@@ -345,7 +342,7 @@ def _types_column(table: ApproachTable, paper: PublishedTable2) -> list[str]:
     for alliance in read_alliances():
         for name in (alliance.acronym, *alliance.aliases):
             names.setdefault(name, alliance.acronym)
-    here = dict(zip(table.alliances, table.types_per_alliance.tolist()))
+    here = dict(zip(table.alliances, table.types_per_alliance.tolist(), strict=False))
     found = []
     for printed_name, printed in paper.types_per_alliance.items():
         acronym = names.get(printed_name, printed_name)

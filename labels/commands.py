@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -79,5 +79,5 @@ def counts(
     print_table(
         "Positive units per label",
         ["label", "name", *table.columns],
-        [[label, book.label(label).name, *row] for label, row in zip(table.index, table.values.tolist())],
+        [[label, book.label(label).name, *row] for label, row in zip(table.index, table.values.tolist(), strict=False)],
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,16 @@ from matrixcoder.labels import annotation_tools as tools
 from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.counts import coding_summary
-from matrixcoder.labels.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx, map_codes, read_code_list, read_mapping, write_mapping
+from matrixcoder.labels.qdpx_import import (
+    CrlfCount,
+    ImportConfig,
+    OverlapRule,
+    import_qdpx,
+    map_codes,
+    read_code_list,
+    read_mapping,
+    write_mapping,
+)
 from matrixcoder.labels.refi_qda import write_qdc
 from matrixcoder.labels.rulings import read_rulings
 from matrixcoder.options import CodebookOption, ForceOption
@@ -29,8 +38,12 @@ __all__ = ["codebook_export", "export_app", "import_app"]
 
 CodedOutput = Annotated[Path, typer.Option("-o", "--output", help="Coded units to write (JSON Lines).")]
 
-import_app = typer.Typer(help="Read coding done in NVivo, ATLAS.ti, MAXQDA, QualCoder or annotation tools as coded units.", no_args_is_help=True)
-export_app = typer.Typer(help="Write units, with suggested codes as pre-annotations, for Label Studio, Prodigy or doccano.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Read coding done in NVivo, ATLAS.ti, MAXQDA, QualCoder or annotation tools as coded units.", no_args_is_help=True
+)
+export_app = typer.Typer(
+    help="Write units, with suggested codes as pre-annotations, for Label Studio, Prodigy or doccano.", no_args_is_help=True
+)
 
 
 class CodebookFormat(str, enum.Enum):
@@ -39,7 +52,9 @@ class CodebookFormat(str, enum.Enum):
 
 def codebook_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write, e.g. codebook.qdc.")],
-    output_format: Annotated[CodebookFormat, typer.Option("--format", help="qdc: REFI-QDA codebook for NVivo, ATLAS.ti, MAXQDA, QualCoder.")] = CodebookFormat.qdc,
+    output_format: Annotated[
+        CodebookFormat, typer.Option("--format", help="qdc: REFI-QDA codebook for NVivo, ATLAS.ti, MAXQDA, QualCoder.")
+    ] = CodebookFormat.qdc,
     codebook: CodebookOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -54,10 +69,29 @@ def codebook_export(
 def import_qdpx_command(
     project: Annotated[Path, typer.Argument(help="REFI-QDA project (.qdpx) exported from the QDA tool.")],
     output: CodedOutput,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="CSV with columns name,code (optionally guid) for renamed or extra codes; code '-' ignores one.")] = None,
-    overlap: Annotated[OverlapRule, typer.Option("--overlap", help="A sentence gets a selection's code if: any = they share a character; half = at least half the sentence is selected or at least half the selection lies in it; inside = all of it is selected.")] = OverlapRule.half,
-    sources: Annotated[Optional[Path], typer.Option("--sources", metavar="DIR", help="Folder holding the project's external sources (relative:// or absolute:// paths); they must lie inside it. Without it such sources are refused.")] = None,
-    crlf: Annotated[CrlfCount, typer.Option("--crlf", help="How positions count \\r\\n: one (ATLAS.ti) or two characters; auto = one for ATLAS.ti projects.")] = CrlfCount.auto,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="CSV with columns name,code (optionally guid) for renamed or extra codes; code '-' ignores one."),
+    ] = None,
+    overlap: Annotated[
+        OverlapRule,
+        typer.Option(
+            "--overlap",
+            help="A sentence gets a selection's code if: any = they share a character; half = at least half the sentence is selected or at least half the selection lies in it; inside = all of it is selected.",
+        ),
+    ] = OverlapRule.half,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            metavar="DIR",
+            help="Folder holding the project's external sources (relative:// or absolute:// paths); they must lie inside it. Without it such sources are refused.",
+        ),
+    ] = None,
+    crlf: Annotated[
+        CrlfCount,
+        typer.Option("--crlf", help="How positions count \\r\\n: one (ATLAS.ti) or two characters; auto = one for ATLAS.ti projects."),
+    ] = CrlfCount.auto,
     codebook: CodebookOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -84,7 +118,9 @@ def import_qdc_command(
     matches = list(map_codes(read_code_list(codes), book).values())
     write_mapping(matches, output)
     unmapped = [m for m in matches if m.how == "unmapped" and m.code.codable]
-    console.print(f"Wrote {len(matches)} codes to {output}; {len(unmapped)} codable ones map to no codebook id (fill in 'code', or '-' to ignore)")
+    console.print(
+        f"Wrote {len(matches)} codes to {output}; {len(unmapped)} codable ones map to no codebook id (fill in 'code', or '-' to ignore)"
+    )
 
 
 @import_app.command("labelstudio")
@@ -117,7 +153,7 @@ def import_prodigy_command(
 def import_doccano_command(
     export: Annotated[Path, typer.Argument(help="doccano export: a .jsonl file, or the .zip with one file per user.")],
     output: CodedOutput,
-    coder: Annotated[Optional[str], typer.Option("--coder", help="Coder name (default: the file name without extension).")] = None,
+    coder: Annotated[str | None, typer.Option("--coder", help="Coder name (default: the file name without extension).")] = None,
     codebook: CodebookOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -128,12 +164,20 @@ def import_doccano_command(
 
 
 UnitsArgument = Annotated[Path, typer.Argument(help="Units (JSON Lines with doc_id, unit_id, text; start/end kept).")]
-PredictionsOption = Annotated[Optional[Path], typer.Option("--predictions", help="Output of 'matrixcoder predict' on the same units: the pre-annotations.")]
+PredictionsOption = Annotated[
+    Path | None, typer.Option("--predictions", help="Output of 'matrixcoder predict' on the same units: the pre-annotations.")
+]
 ToolOutput = Annotated[Path, typer.Option("-o", "--output", help="Tasks file to write.")]
 
 
 @export_app.command("labelstudio")
-def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
+def export_labelstudio_command(
+    units: UnitsArgument,
+    output: ToolOutput,
+    predictions: PredictionsOption = None,
+    codebook: CodebookOption = None,
+    force: ForceOption = False,
+) -> None:
     """Write Label Studio tasks (JSON, with predictions) and their labelling config (<name>-config.xml)."""
     check_output_file(output, force=force, inputs=[units])
     check_output_file(tools.labelstudio_config_path(output), force=force, inputs=[units])
@@ -144,7 +188,13 @@ def export_labelstudio_command(units: UnitsArgument, output: ToolOutput, predict
 
 
 @export_app.command("prodigy")
-def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
+def export_prodigy_command(
+    units: UnitsArgument,
+    output: ToolOutput,
+    predictions: PredictionsOption = None,
+    codebook: CodebookOption = None,
+    force: ForceOption = False,
+) -> None:
     """Write Prodigy choice tasks (JSONL) with suggested codes pre-selected."""
     check_output_file(output, force=force, inputs=[units])
     book = load_codebook(codebook)
@@ -154,7 +204,13 @@ def export_prodigy_command(units: UnitsArgument, output: ToolOutput, predictions
 
 
 @export_app.command("doccano")
-def export_doccano_command(units: UnitsArgument, output: ToolOutput, predictions: PredictionsOption = None, codebook: CodebookOption = None, force: ForceOption = False) -> None:
+def export_doccano_command(
+    units: UnitsArgument,
+    output: ToolOutput,
+    predictions: PredictionsOption = None,
+    codebook: CodebookOption = None,
+    force: ForceOption = False,
+) -> None:
     """Write doccano text-classification JSONL with suggested codes as labels."""
     check_output_file(output, force=force, inputs=[units])
     tasks = tools.read_task_units(units, load_codebook(codebook), predictions)
@@ -170,5 +226,8 @@ def _finish(units: list[CodedUnit], notes: list[str], output: Path) -> None:
     print_table(
         f"Coded units written to {output}",
         ["coder", "documents", "units", "no code", "codes per coded unit"],
-        [[row.Index, row.documents, row.units, f"{row.empty_share:.0%}", f"{row.codes_per_coded_unit:.2f}"] for row in summary.itertuples()],
+        [
+            [row.Index, row.documents, row.units, f"{row.empty_share:.0%}", f"{row.codes_per_coded_unit:.2f}"]
+            for row in summary.itertuples()
+        ],
     )

@@ -362,7 +362,9 @@ def _read_sources(root, ns, archive: SafeArchive, base: Path | None, crlf_one: b
             for coding in selection.findall(_tag(ns, "Coding")):
                 ref = coding.find(_tag(ns, "CodeRef"))
                 user = normalise_guid(coding.get("creatingUser") or selection.get("creatingUser") or "")
-                selections.append((min(start, end), max(start, end), user, normalise_guid(ref.get("targetGUID", "") if ref is not None else "")))
+                selections.append(
+                    (min(start, end), max(start, end), user, normalise_guid(ref.get("targetGUID", "") if ref is not None else ""))
+                )
         sources.append(_Source(name, text, crlf_one and "\r\n" in text, selections, where))
     return sources
 
@@ -445,8 +447,10 @@ def _overlapping(units: list[Unit], start: int, end: int, rule: OverlapRule) -> 
         if shared <= 0:
             continue
         half = 2 * shared >= unit.end - unit.start or 2 * shared >= end - start
-        if rule is OverlapRule.any or (rule is OverlapRule.half and half) or (
-            rule is OverlapRule.inside and start <= unit.start and unit.end <= end
+        if (
+            rule is OverlapRule.any
+            or (rule is OverlapRule.half and half)
+            or (rule is OverlapRule.inside and start <= unit.start and unit.end <= end)
         ):
             hits.append(index)
     return hits
@@ -456,7 +460,9 @@ def _check_mapped(path: Path, sources: list[_Source], matches: dict[str, CodeMat
     used = Counter(code for source in sources for *_, code in source.selections)
     missing = [(code, n) for code, n in used.items() if code not in matches or matches[code].how == "unmapped"]
     if missing:
-        listed = ", ".join(f"'{matches[c].code.name if c in matches else c}' ({n} codings)" for c, n in sorted(missing, key=lambda x: -x[1]))
+        listed = ", ".join(
+            f"'{matches[c].code.name if c in matches else c}' ({n} codings)" for c, n in sorted(missing, key=lambda x: -x[1])
+        )
         raise InputError(
             path,
             f"codes that map to no codebook id: {listed}; map them in --mapping MAP.csv "

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 import uuid
-import zipfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from lxml import etree
 
@@ -159,5 +157,3 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
     if docinfo.internalDTD is not None or docinfo.doctype:
         raise InputError(source, "XML with a DOCTYPE is refused (entities are never resolved)")
     return root
-
-

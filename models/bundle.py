@@ -113,7 +113,7 @@ def _label_difference(model: list[str], codebook: list[str]) -> str:
     only_model = [label for label in model if label not in codebook]
     only_codebook = [label for label in codebook if label not in model]
     if not (only_model or only_codebook):
-        position = next(i for i, (a, b) in enumerate(zip(model, codebook)) if a != b)
+        position = next(i for i, (a, b) in enumerate(zip(model, codebook, strict=False)) if a != b)
         return f"labels are in another order: label {position + 1} is {model[position]} in the model, {codebook[position]} in the codebook"
     sides = [f"model has {_few(only_model)}"] if only_model else []
     sides += [f"codebook has {_few(only_codebook)}"] if only_codebook else []
@@ -129,7 +129,7 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> None:
     """Write a bundle into ``folder``; callers make it atomic with :func:`~matrixcoder.fileio.atomic_path`."""
     (folder / "weights").mkdir(parents=True, exist_ok=True)
     _write_json(folder / "bundle.json", bundle.info)
-    _write_json(folder / "thresholds.json", dict(zip(bundle.rows, (round(float(t), 6) for t in bundle.thresholds))))
+    _write_json(folder / "thresholds.json", dict(zip(bundle.rows, (round(float(t), 6) for t in bundle.thresholds), strict=False)))
     _write_json(folder / "metrics.json", bundle.metrics)
     np.save(folder / "weights" / "coef_embedding.npy", bundle.coef_embedding.astype(np.float32))
     np.save(folder / "weights" / "intercept.npy", bundle.intercept.astype(np.float64))

@@ -63,9 +63,7 @@ def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list[Hashable
     if not first:
         raise ValueError("need at least one unit labelled by both raters")
     if any(_is_missing(label) for label in first + second):
-        raise ValueError(
-            "two-rater statistics take no missing labels; drop incomplete units or use krippendorff_alpha"
-        )
+        raise ValueError("two-rater statistics take no missing labels; drop incomplete units or use krippendorff_alpha")
     return first, second
 
 
@@ -144,9 +142,7 @@ def fleiss_kappa(counts: npt.ArrayLike) -> float:
     if raters[0] < 2:
         raise ValueError(f"Fleiss' kappa needs at least two raters per subject, got {raters[0]:g}")
     if np.count_nonzero(table.sum(axis=0)) < 2:
-        raise ValueError(
-            "Fleiss' kappa is undefined when every rating falls in one category (expected agreement is 1)"
-        )
+        raise ValueError("Fleiss' kappa is undefined when every rating falls in one category (expected agreement is 1)")
     return float(_statsmodels_fleiss_kappa(table, method="fleiss"))
 
 
@@ -262,9 +258,7 @@ def krippendorff_alpha(data: Sequence[Sequence[Any]], level: str = "nominal") ->
         raise ValueError(f"unknown level {level!r}; expected one of {_LEVELS}")
     matrix = _reliability_matrix(_pairable_rows(data), level)
     if np.unique(matrix[~np.isnan(matrix)]).size < 2:
-        raise ValueError(
-            "Krippendorff's alpha is undefined when all pairable values are identical (expected disagreement is 0)"
-        )
+        raise ValueError("Krippendorff's alpha is undefined when all pairable values are identical (expected disagreement is 0)")
     return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level))
 
 
@@ -336,10 +330,7 @@ def krippendorff_alpha_sets(data: Sequence[Sequence[Any]]) -> float:
     observed = sum(_ordered_pair_distance(Counter(unit)) / (len(unit) - 1) for unit in units) / n_values
     expected = _ordered_pair_distance(Counter(v for unit in units for v in unit)) / (n_values * (n_values - 1))
     if expected == 0:
-        raise ValueError(
-            "Krippendorff's alpha is undefined when every pairable coding is the same set "
-            "(expected disagreement is 0)"
-        )
+        raise ValueError("Krippendorff's alpha is undefined when every pairable coding is the same set (expected disagreement is 0)")
     return 1.0 - observed / expected
 
 

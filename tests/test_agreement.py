@@ -258,9 +258,7 @@ def test_masi_distance_passonneau_cases() -> None:
 
 def test_alpha_sets_with_singletons_equals_nominal_alpha() -> None:
     assert ag.krippendorff_alpha_sets(_singletons(KRIPPENDORFF_2011)) == pytest.approx(0.743, abs=5e-4)
-    assert ag.krippendorff_alpha_sets(_singletons(KRIPPENDORFF_2011)) == pytest.approx(
-        ag.krippendorff_alpha(KRIPPENDORFF_2011), abs=1e-12
-    )
+    assert ag.krippendorff_alpha_sets(_singletons(KRIPPENDORFF_2011)) == pytest.approx(ag.krippendorff_alpha(KRIPPENDORFF_2011), abs=1e-12)
 
 
 def test_alpha_sets_hand_computed() -> None:

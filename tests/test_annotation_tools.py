@@ -103,7 +103,10 @@ def test_doccano_round_trip_from_jsonl_and_per_user_zip(tmp_path, units_files, c
     tasks = [json.loads(line) for line in tasks_path.read_text(encoding="utf-8").splitlines()]
     assert [t["label"] for t in tasks] == [["CL1", "SD4-5"], ["SI6"], []]
     # doccano exports with its own ids; some versions keep extra fields under "meta".
-    reviewed = [{"id": i, "text": t["text"], "label": REVIEWED[t["unit_id"]], "meta": {k: v for k, v in t.items() if k not in ("text", "label")}} for i, t in enumerate(tasks)]
+    reviewed = [
+        {"id": i, "text": t["text"], "label": REVIEWED[t["unit_id"]], "meta": {k: v for k, v in t.items() if k not in ("text", "label")}}
+        for i, t in enumerate(tasks)
+    ]
     single = write_lines(tmp_path / "ana.jsonl", reviewed)
     out = tmp_path / "coded.jsonl"
     assert run_cli(monkeypatch, capsys, "import", "doccano", single, "-o", out)[0] == 0

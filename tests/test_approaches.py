@@ -9,8 +9,8 @@ from matrixcoder.cli import app
 from matrixcoder.errors import InputError
 from matrixcoder.evaluation.approach_report import launch_years
 from matrixcoder.fileio import OWNER_FILE
-from matrixcoder.labels.approaches import approach_table, compare_with_paper, read_alliance_coding
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
+from matrixcoder.labels.approaches import approach_table, compare_with_paper, read_alliance_coding
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def paper_table(codebook):
 def test_columns_that_agree_with_the_printed_totals(paper_table) -> None:
     # Table 2, totals row (and section 4.2): Events 3 (7.31%), Micro-credentials 16 (39.02%),
     # Mission statements 20 (48.78%), Policy inputs 7 (17.07%), out of N = 41.
-    counts = dict(zip(paper_table.type_ids, paper_table.counts.tolist()))
+    counts = dict(zip(paper_table.type_ids, paper_table.counts.tolist(), strict=False))
     assert paper_table.n_coded == 41 and paper_table.n_listed == 65
     assert {t: counts[t] for t in ("AP-EVENT", "AP-MC", "AP-MISSION", "AP-POLICY")} == {
         "AP-EVENT": 3, "AP-MC": 16, "AP-MISSION": 20, "AP-POLICY": 7
@@ -58,11 +58,11 @@ def test_figure_1_counts(codebook) -> None:
     years, yes, no = launch_years(read_alliance_coding(DEFAULT_ALLIANCES, codebook))
     assert years == [2019, 2020, 2022, 2023, 2024]
     assert sum(yes) == 41 and sum(no) == 24
-    assert [y + n for y, n in zip(yes, no)] == [16, 24, 4, 7, 14]
+    assert [y + n for y, n in zip(yes, no, strict=False)] == [16, 24, 4, 7, 14]
 
 
 def test_score_alliance_matrix_is_read_from_evidence_columns(tmp_path, codebook) -> None:
-    columns = ["alliance", "documents", "units"] + [f"{l}_{k}" for l in codebook.label_ids for k in ("confidence", "evidence")]
+    columns = ["alliance", "documents", "units"] + [f"{label}_{k}" for label in codebook.label_ids for k in ("confidence", "evidence")]
     values = {"CIVIS": {"AP-PROJ": 2, "AP-MC": 1, "AP-EVENT": 3}, "EDUC": {"AP-MC": 4}, "ERUA": {}}
     lines = [",".join(columns)]
     for alliance, evidence in values.items():

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fakes import HashingEncoder
 
 from matrixcoder.errors import InputError
 from matrixcoder.inference.predictor import Predictor
@@ -21,7 +22,6 @@ from matrixcoder.labels.codebook import DEFAULT_CODEBOOK
 from matrixcoder.models.bundle import load_bundle
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
-from fakes import HashingEncoder
 
 VOCABULARY = {
     "CL1": "stackable credits accumulate towards degree qualification",
@@ -29,7 +29,6 @@ VOCABULARY = {
     "FD3": "ects credit transfer system european structured",
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
-
 
 
 def write_examples(path, n_docs=6, units_per_doc=12, seed=0):

@@ -73,9 +73,7 @@ def test_not_yaml_is_one_clear_error(tmp_path):
 
 
 def test_codebook_show_prints_every_dimension():
-    out = subprocess.run(
-        [sys.executable, "-m", "matrixcoder", "codebook", "show"], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-m", "matrixcoder", "codebook", "show"], capture_output=True, text=True, check=True).stdout
     for heading in ["1. Strategic integration", "5. Recognition mechanisms", "7. Future directions", "Approach types"]:
         assert heading in out
     assert "FD5" in out and "AP-POLICY" in out and "(no codes)" in out

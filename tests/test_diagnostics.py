@@ -21,8 +21,8 @@ class FakeEncoder:
     fingerprint = "fake"
 
     def __init__(self, codebook, twins: dict[str, str]) -> None:
-        self.index = {f"{l.name}: {l.indicator}": k for k, l in enumerate(codebook.labels)}
-        self.ids = [l.id for l in codebook.labels]
+        self.index = {f"{label.name}: {label.indicator}": k for k, label in enumerate(codebook.labels)}
+        self.ids = [label.id for label in codebook.labels]
         self.twins = twins
 
     def encode(self, texts):

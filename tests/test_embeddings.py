@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
+from fakes import HashingEncoder
 
 from matrixcoder.errors import InputError
 from matrixcoder.training import embeddings
-from matrixcoder.training.embeddings import DEFAULT_ENCODER, EmbeddingCache, Embedder, SentenceEncoder, load_encoder
-from fakes import HashingEncoder
-
+from matrixcoder.training.embeddings import DEFAULT_ENCODER, Embedder, EmbeddingCache, SentenceEncoder, load_encoder
 
 
 def test_vectors_are_unit_length_and_in_input_order(tmp_path):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fakes import HashingEncoder
 from reportlab.pdfgen import canvas
 
 from matrixcoder.cli import main
@@ -33,7 +34,6 @@ from matrixcoder.corpus.harvest.robots import Robots
 from matrixcoder.errors import InputError
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
-from fakes import HashingEncoder
 
 CONTACT = "harvest-tests@example.org"
 # Tiny timeouts and backoffs keep the hostile endpoints fast; no pause between requests.
@@ -265,13 +265,22 @@ def sites(tmp_path_factory):
                 html(
                     "GAMMA University",
                     ["GAMMA is an alliance for the green transition.", TEXT],
-                    [("/report.pdf", "Annual report"), ("/latin", "En français"), ("/archive/2019", "Archive"), ("/badges", "Digital badges")],
+                    [
+                        ("/report.pdf", "Annual report"),
+                        ("/latin", "En français"),
+                        ("/archive/2019", "Archive"),
+                        ("/badges", "Digital badges"),
+                    ],
                 )
             ),
             "/report.pdf": lambda request: page(pdf.read_bytes(), "application/pdf")(request),
             "/latin": page(LATIN.encode("cp1252"), "text/html; charset=windows-1252"),
             "/archive/2019": page(
-                html("Archive", ["In 2019 the alliance held its first meeting."], head='<meta property="article:published_time" content="2019-03-01">')
+                html(
+                    "Archive",
+                    ["In 2019 the alliance held its first meeting."],
+                    head='<meta property="article:published_time" content="2019-03-01">',
+                )
             ),
             "/badges": page(html("Digital badges", ["Learners receive a digital badge for each micro-credential."])),
         }
@@ -421,7 +430,6 @@ def test_rerun_with_a_time_frame_rebuilds_from_snapshots_without_fetching(harves
     assert result.summary["GAMMA"].outside == 1 and len(documents) == 12
 
 
-
 def test_score_runs_on_the_harvested_corpus(harvested, tmp_path, monkeypatch):
     monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -431,8 +439,16 @@ def test_score_runs_on_the_harvested_corpus(harvested, tmp_path, monkeypatch):
     with (tmp_path / "examples.jsonl").open("w") as handle:
         for n in range(80):
             code = rng.choice([None, *vocabulary])
-            words = rng.sample("campus river library rector festival weather".split(), 3) + (rng.sample(vocabulary[code].split(), 4) if code else [])
-            record = {"doc_id": f"D{n // 10}", "unit_id": f"U{n}", "text": " ".join(words) + ".", "codes": [code] if code else [], "coder": "A"}
+            words = rng.sample("campus river library rector festival weather".split(), 3) + (
+                rng.sample(vocabulary[code].split(), 4) if code else []
+            )
+            record = {
+                "doc_id": f"D{n // 10}",
+                "unit_id": f"U{n}",
+                "text": " ".join(words) + ".",
+                "codes": [code] if code else [],
+                "coder": "A",
+            }
             handle.write(json.dumps(record) + "\n")
     model = train_model(tmp_path / "examples.jsonl", tmp_path / "model", TrainConfig(n_splits=3, min_positives=5)).bundle.path
     corpus = harvested["root"] / "corpus"
@@ -453,7 +469,11 @@ def test_cli_prints_a_summary_and_keeps_a_log(harvested, sites, tmp_path, monkey
         main()
     assert exit_info.value.code == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1:4] == ["alliance\tfetched\tdocuments\trobots.txt\tduplicates\toutside dates\terrors", "GAMMA\t5\t5\t0\t0\t0\t", "total\t5\t5\t0\t0\t0\t"]
+    assert lines[1:4] == [
+        "alliance\tfetched\tdocuments\trobots.txt\tduplicates\toutside dates\terrors",
+        "GAMMA\t5\t5\t0\t0\t0\t",
+        "total\t5\t5\t0\t0\t0\t",
+    ]
     assert f"fetched {sites['GAMMA'].url('/report.pdf')}" in (work_dir_for(out) / "harvest.log").read_text(encoding="utf-8")
     assert load_corpus(out).info["documents"] == 5
 
@@ -508,7 +528,21 @@ def test_killed_harvest_resumes_without_fetching_again(tmp_path):
     try:
         seeds = write_seeds(tmp_path / "seeds.csv", [("DELTA", site.url("/"))])
         out = tmp_path / "corpus"
-        command = [sys.executable, "-m", "matrixcoder", "harvest", str(seeds), "--out", str(out), "--contact", CONTACT, "--delay", "0", "--timeout", "60"]
+        command = [
+            sys.executable,
+            "-m",
+            "matrixcoder",
+            "harvest",
+            str(seeds),
+            "--out",
+            str(out),
+            "--contact",
+            CONTACT,
+            "--delay",
+            "0",
+            "--timeout",
+            "60",
+        ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
         deadline = time.monotonic() + 60
         while "/gate" not in site.hits and time.monotonic() < deadline and process.poll() is None:
@@ -598,7 +632,10 @@ def test_crawl_delay_is_obeyed_up_to_a_cap(asked, obeyed, capped, caplog):
         cap_lines = [record for record in caplog.records if "the most this crawl waits" in record.getMessage()]
         assert len(cap_lines) == capped
         if capped:
-            assert cap_lines[0].getMessage() == f"{site.host}: robots.txt asks for 100000 s between requests; waiting 60 s, the most this crawl waits"
+            assert (
+                cap_lines[0].getMessage()
+                == f"{site.host}: robots.txt asks for 100000 s between requests; waiting 60 s, the most this crawl waits"
+            )
     finally:
         site.close()
 

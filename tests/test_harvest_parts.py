@@ -23,7 +23,7 @@ def test_shipped_seeds_cover_every_alliance_once():
     seeds = read_seeds(SHIPPED_SEEDS)
     alliances = read_alliances()
     assert [seed.alliance for seed in seeds] == [alliance.acronym for alliance in alliances]
-    for seed, alliance in zip(seeds, alliances):
+    for seed, alliance in zip(seeds, alliances, strict=False):
         assert host_of(seed.url) == host_of(alliance.website) and host_of(seed.url) in seed.domains
 
 

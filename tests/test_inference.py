@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from fakes import HashingEncoder
 
 from matrixcoder.corpus import ingest_paths, load_corpus, read_document, segment
 from matrixcoder.inference.aggregate import aggregate
@@ -20,7 +21,6 @@ from matrixcoder.labels import load_codebook
 from matrixcoder.models import default
 from matrixcoder.training import embeddings, train
 from matrixcoder.training.train import TrainConfig, train_model
-from fakes import HashingEncoder
 
 VOCABULARY = {
     "CL1": "stackable credits accumulate towards degree qualification",
@@ -29,7 +29,6 @@ VOCABULARY = {
     "FD3": "ects credit transfer system european structured",
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
-
 
 
 def sentence(rng, code=None):
@@ -44,7 +43,13 @@ def write_examples(path, n_docs=6, units_per_doc=14, seed=0):
         for d in range(n_docs):
             for u in range(units_per_doc):
                 code = rng.choice([None, None, *sorted(VOCABULARY)])
-                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": sentence(rng, code), "codes": [code] if code else [], "coder": "A"}
+                record = {
+                    "doc_id": f"D{d}",
+                    "unit_id": f"D{d}-{u}",
+                    "text": sentence(rng, code),
+                    "codes": [code] if code else [],
+                    "coder": "A",
+                }
                 handle.write(json.dumps(record) + "\n")
     return path
 
@@ -92,7 +97,7 @@ def test_predict_scores_every_label_for_unseen_text(env, tmp_path, monkeypatch, 
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["unit_id"] for line in lines] == ["u0", "u1"]
     labels = load_codebook().label_ids
-    thresholds = dict(zip(labels, bundle.thresholds))
+    thresholds = dict(zip(labels, bundle.thresholds, strict=False))
     for line in lines:
         assert set(line) == {"unit_id", "codes", "scores"}
         assert list(line["scores"]) == labels
@@ -117,7 +122,7 @@ def test_suggest_evidence_offsets_round_trip_and_confidence_is_top_k_noisy_or(en
     suggestions = suggest_documents(paths, predictor, codebook)
     assert [s.doc_id for s in suggestions] == ["civis-page", "eciu-event"]
     assert "AP-MC" in {c.code for c in suggestions[0].codes}
-    for path, suggestion in zip(paths, suggestions):
+    for path, suggestion in zip(paths, suggestions, strict=False):
         text = read_document(path).text
         units = segment(read_document(path))
         scores = predictor.score([u.text for u in units])
@@ -260,7 +265,9 @@ def test_predict_on_a_file_without_units_exits_2(env, tmp_path, monkeypatch, cap
 
 def test_predict_refuses_duplicate_unit_ids_naming_line_and_id(env, tmp_path, monkeypatch, capsys):
     # Before: two output lines for "u1", exit 0.
-    units = write_units(tmp_path / "units.jsonl", [{"unit_id": "u1", "text": "a"}, {"unit_id": "u2", "text": "b"}, {"unit_id": "u1", "text": "c"}])
+    units = write_units(
+        tmp_path / "units.jsonl", [{"unit_id": "u1", "text": "a"}, {"unit_id": "u2", "text": "b"}, {"unit_id": "u1", "text": "c"}]
+    )
     code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
     assert code == 2 and out == ""
     assert err == f"matrixcoder: error: {units}:3: duplicate unit_id 'u1' (first on line 1)\n"
@@ -294,8 +301,17 @@ def strict_json(line):
 
 def test_predict_prints_strict_json_and_refuses_nan_scores(env, tmp_path, monkeypatch, capsys):
     # Before: a NaN embedding gave "SI1": NaN in the output (invalid JSON) and exit 0.
-    units = write_units(tmp_path / "units.jsonl", [{"unit_id": "ok", "text": "stackable credits"}, {"unit_id": "bad", "text": "zebra tango"}])
-    code, out, _ = run_cli(monkeypatch, capsys, "predict", write_units(tmp_path / "good.jsonl", [{"unit_id": "ok", "text": "stackable credits"}]), "--model", env[1].path)
+    units = write_units(
+        tmp_path / "units.jsonl", [{"unit_id": "ok", "text": "stackable credits"}, {"unit_id": "bad", "text": "zebra tango"}]
+    )
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "predict",
+        write_units(tmp_path / "good.jsonl", [{"unit_id": "ok", "text": "stackable credits"}]),
+        "--model",
+        env[1].path,
+    )
     assert code == 0 and all(strict_json(line) for line in out.splitlines())
     monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))  # keep NaN vectors out of the shared cache
     monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: NanEncoder())

@@ -82,8 +82,18 @@ def test_nothing_readable_writes_nothing_and_keeps_old_corpus(tmp_path, batch):
 def test_a_batch_where_every_file_fails_prints_each_reason(tmp_path, batch):
     root, alliances = batch
     run = subprocess.run(
-        [sys.executable, "-m", "matrixcoder", "ingest", str(root / "empty.txt"), str(root / "broken.pdf"),
-         "--out", str(tmp_path / "c"), "--alliances", str(alliances)],
+        [
+            sys.executable,
+            "-m",
+            "matrixcoder",
+            "ingest",
+            str(root / "empty.txt"),
+            str(root / "broken.pdf"),
+            "--out",
+            str(tmp_path / "c"),
+            "--alliances",
+            str(alliances),
+        ],
         capture_output=True,
         text=True,
     )

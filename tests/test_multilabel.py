@@ -122,10 +122,7 @@ def test_multi_coder_alpha_with_missing_matches_reference(units) -> None:
         return
     result = label_agreement(table, load_codebook(), BootstrapConfig(n_resamples=1000, seed=1))
     for k, label in enumerate(result.labels):
-        data = [
-            [None if codes is None else float(table.label_ids[k] in codes) for codes in rows[coder]]
-            for coder in table.coders
-        ]
+        data = [[None if codes is None else float(table.label_ids[k] in codes) for codes in rows[coder]] for coder in table.coders]
         try:
             expected = ag.krippendorff_alpha(data)
         except ValueError:
@@ -144,8 +141,8 @@ def test_multi_coder_alpha_with_missing_matches_reference(units) -> None:
 def test_masi_interval_is_agreement_bootstrap_ci() -> None:
     rng = np.random.default_rng(2)
     labels = ["SI1", "SI2", "CL1"]
-    first = [tuple(l for l in labels if rng.random() < 0.3) for _ in range(30)]
-    second = [codes if rng.random() < 0.7 else tuple(l for l in labels if rng.random() < 0.3) for codes in first]
+    first = [tuple(label for label in labels if rng.random() < 0.3) for _ in range(30)]
+    second = [codes if rng.random() < 0.7 else tuple(label for label in labels if rng.random() < 0.3) for codes in first]
     table = _table({"A": first, "B": second})
     result = label_agreement(table, load_codebook(), BootstrapConfig(n_resamples=1000, seed=4))
     data = np.empty((2, 30), dtype=object)
@@ -184,7 +181,7 @@ def test_summaries_average_used_labels_and_report_rm_undefined() -> None:
     by_scope = {s.scope: s for s in result.summaries}
     si = by_scope["SI"]
     # SI1 agrees perfectly (kappa 1); SI2: a=1, b=1, c=1, d=7 gives kappa (.8 - .68)/.32 = .375.
-    assert [l.mean["kappa"].value for l in result.labels[:2]] == pytest.approx([1.0, 0.375])
+    assert [label.mean["kappa"].value for label in result.labels[:2]] == pytest.approx([1.0, 0.375])
     assert si.means["kappa"].value == pytest.approx((1.0 + 0.375) / 2)
     assert by_scope["RM"].n_labels == 0 and "no codes" in by_scope["RM"].masi_alpha.note
     assert by_scope["CL"].means["alpha"].value is None  # CL1 never used

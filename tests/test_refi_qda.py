@@ -186,7 +186,7 @@ SENTENCES = st.tuples(st.sampled_from(["crédits", "Zürich", "año"]), st.lists
     picks=st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["SI1", "CL6", "AP-MC"])), max_size=8),
 )
 def test_round_trip_property(tmp_path, codebook, sentences, breaks, picks):
-    text = "".join(sentence + brk for sentence, brk in zip(sentences, breaks)).rstrip()
+    text = "".join(sentence + brk for sentence, brk in zip(sentences, breaks, strict=False)).rstrip()
     spans = sentence_spans(text)
     suggestions = sorted({(code, *spans[i % len(spans)], 0.5) for i, code in picks})
     project = tmp_path / "p.qdpx"
@@ -312,7 +312,10 @@ def test_overlap_rules(tmp_path, codebook):
 
 def test_users_become_coders_and_codes_map_by_prefix_name_parent_and_mapping(tmp_path, codebook, monkeypatch, capsys):
     text = "One about recognition. Two about stacking. Three about mobility. Four is memo material."
-    s = [(text.index(w), text.index(w) + len(w)) for w in ("One about recognition.", "Two about stacking.", "Three about mobility.", "Four is memo material.")]
+    s = [
+        (text.index(w), text.index(w) + len(w))
+        for w in ("One about recognition.", "Two about stacking.", "Three about mobility.", "Four is memo material.")
+    ]
     codes = (
         '<Code guid="aaaaaaaa-0000-0000-0000-000000000001" name="Curriculum" isCodable="false">'
         '<Code guid="aaaaaaaa-0000-0000-0000-000000000002" name="cl1: stackable" isCodable="true"/>'
@@ -358,11 +361,10 @@ def test_selection_outside_the_text_is_an_error_with_a_hint(tmp_path, codebook):
 
 # --- hostile and broken files ---------------------------------------------------------------
 
-XXE = (
-    '<?xml version="1.0"?><!DOCTYPE Project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    f'<Project xmlns="{NS}" name="&xxe;"/>'
+XXE = f'<?xml version="1.0"?><!DOCTYPE Project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Project xmlns="{NS}" name="&xxe;"/>'
+LAUGHS = (
+    f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><Project xmlns="{NS}" name="&lol2;"/>'
 )
-LAUGHS = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>' f'<Project xmlns="{NS}" name="&lol2;"/>'
 
 
 def patched_declared_size(path: Path, size: int) -> Path:

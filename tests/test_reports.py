@@ -121,3 +121,68 @@ def test_html_report_renders_its_plots_in_headless_chromium(coded, tmp_path) -> 
     # Text and tables are grey; the plots' markers, lines and heatmap are saturated colour.
     assert colour_pixels(page) > 5000
     assert colour_pixels(stripped) < 500
+
+
+# Issue 10, friction: rare labels marked, too few doubly coded units warned about, columns named.
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory):
+    """The agreement report on A and B coding 20 units: SI3 on 3 units where both agree (1.000 [1.000, 1.000]),
+    CL2 on 12, and on one of those B gave FD3 instead. Returns the terminal output and the report folder."""
+    lines = []
+    for i in range(20):
+        codes = (["SI3"] if i < 3 else []) + (["CL2"] if i >= 8 else [])
+        other = codes if i != 10 else [c for c in codes if c != "CL2"] + ["FD3"]
+        for coder, chosen in (("A", codes), ("B", other)):
+            lines.append({"doc_id": f"D{i // 5}", "unit_id": f"U{i:02d}", "text": f"sentence {i}", "codes": chosen, "coder": coder})
+    folder = tmp_path_factory.mktemp("few")
+    path = folder / "few.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = CliRunner().invoke(app, ["agreement", str(path), "--out", str(folder / "out")])
+    assert result.exit_code == 0, result.output
+    return result.output, folder / "out"
+
+
+def _row(markdown: str, label: str) -> list[str]:
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {label}"))
+    return [cell.strip() for cell in line.strip("|").split(" | ")]
+
+
+def test_rare_labels_are_marked_as_no_evidence(few) -> None:
+    _, out = few
+    markdown = (out / "agreement.md").read_text()
+    si3, cl2 = _row(markdown, "SI3"), _row(markdown, "CL2")
+    # Before: "| SI3 | ... | 1.000 [1.000, 1.000] | ..." unmarked beside well-supported labels.
+    assert si3[0] == "SI3 †" and "1.000 [1.000, 1.000] †" in si3
+    assert "not evidence of agreement" in si3[-1]
+    assert cl2[0] == "CL2" and not any("†" in cell for cell in cl2)
+    assert "† marks labels carried by fewer than 10 doubly coded units" in markdown
+    assert "Rare (units with the label): SI3 (3), FD3 (1). Never given: 36 label(s)." in markdown
+    assert _row(markdown, "SI1")[0] == "SI1 †"  # never given: AC1 1 by convention, no evidence either
+    pairs = next(line for line in markdown.splitlines() if line.startswith("| SI3 †") and line.count("|") == 3)
+    assert "1.000 [1.000, 1.000] †" in pairs
+    data = json.loads((out / "agreement.json").read_text())
+    assert data["rare_labels"] == ["SI3", "FD3"] and len(data["never_given_labels"]) == 36
+    assert data["few_doubly_coded"] is True
+
+
+def test_few_doubly_coded_units_are_warned_about(few, coded, tmp_path) -> None:
+    output, out = few
+    warning = "WARNING: only 20 units are coded by two or more coders (fewer than 30)"
+    assert warning in (out / "agreement.md").read_text() and warning in (out / "agreement.html").read_text()
+    assert "WARNING: only 20 doubly coded units" in output  # on the terminal too
+    CliRunner().invoke(app, ["agreement", str(coded), "--out", str(tmp_path / "enough")])
+    assert "WARNING" not in (tmp_path / "enough" / "agreement.md").read_text()
+
+
+def test_columns_name_whose_codes_they_show(few) -> None:
+    markdown = (few[1] / "agreement.md").read_text()
+    header = next(line for line in markdown.splitlines() if line.startswith("| label | name |"))
+    for column in ("units A gave it", "units B gave it", "alpha (all coders)", "kappa (A vs B)", "AC1 (A vs B)"):
+        assert column in header
+    confusions = next(line for line in markdown.splitlines() if line.startswith("| code p | code q |"))
+    assert "units: A gave p, B q" in confusions and "example unit (A's codes / B's)" in confusions
+    # Unit 10: A gave CL2, B gave FD3 instead; the row says which coder gave which.
+    assert _row(markdown, "CL2 | FD3")[:4] == ["CL2", "FD3", "1", "0"]
+    assert "row = A's code, column = B's code" in markdown

@@ -40,7 +40,13 @@ def write_examples(path: Path) -> Path:
             code = rng.choice([None, *VOCABULARY])
             words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
             rng.shuffle(words)
-            record = {"doc_id": f"D{n // 12}", "unit_id": f"U{n}", "text": " ".join(words).capitalize() + ".", "codes": [code] if code else [], "coder": "A"}
+            record = {
+                "doc_id": f"D{n // 12}",
+                "unit_id": f"U{n}",
+                "text": " ".join(words).capitalize() + ".",
+                "codes": [code] if code else [],
+                "coder": "A",
+            }
             handle.write(json.dumps(record) + "\n")
     return path
 

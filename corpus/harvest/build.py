@@ -83,7 +83,9 @@ def build_documents(frontier: Frontier, work_dir: Path, out_dir: Path, config: H
         summary.duplicates += count if state == DUPLICATE else 0
         if state == ERROR:
             summary.errors[error] += count
-    built.failures = [(row["url"], f"{row['error']}: {row['detail']}") for row in frontier.visits(ERROR) if row["alliance"] in built.summary]
+    built.failures = [
+        (row["url"], f"{row['error']}: {row['detail']}") for row in frontier.visits(ERROR) if row["alliance"] in built.summary
+    ]
     rows = [row for row in frontier.visits(FETCHED) if row["alliance"] in built.summary]
     taken: set[str] = set()
     texts: dict[str, str] = {}
@@ -168,12 +170,12 @@ def _group_variants(built: Built) -> None:
         parent[max(root(i), root(j))] = min(root(i), root(j))
 
     by_url: dict[tuple[str | None, str], int] = {}
-    for i, (document, record) in enumerate(zip(built.documents, built.provenance)):
+    for i, (document, record) in enumerate(zip(built.documents, built.provenance, strict=False)):
         for key in (record["url"], record["final_url"], language_neutral(record["final_url"])):
             j = by_url.setdefault((document.alliance, key), i)
             if j != i:
                 join(i, j)
-    for i, (document, record) in enumerate(zip(built.documents, built.provenance)):
+    for i, (document, record) in enumerate(zip(built.documents, built.provenance, strict=False)):
         for alternate in record.pop("alternates"):
             j = by_url.get((document.alliance, alternate))
             if j is not None:

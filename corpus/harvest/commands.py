@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections import Counter
 from collections.abc import Iterator
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from matrixcoder.console import console, err_console, print_table
 from matrixcoder.corpus.harvest.config import DEFAULT_KEYWORDS, HarvestConfig
-from matrixcoder.corpus.harvest.run import harvest as run_harvest
 from matrixcoder.corpus.harvest.run import check_work_dir, work_dir_for
+from matrixcoder.corpus.harvest.run import harvest as run_harvest
 from matrixcoder.fileio import check_output_folder
 from matrixcoder.options import ForceOption
 
@@ -27,17 +27,24 @@ def harvest(
     seeds: Annotated[Path, typer.Argument(help="CSV with columns alliance,url[,domains] (domains: space-separated hosts).")],
     out: Annotated[Path, typer.Option("--out", help="Corpus folder to write; crawl state and raw files go to OUT.harvest/.")],
     contact: Annotated[
-        Optional[str], typer.Option(envvar="MATRIXCODER_CONTACT", help="Your e-mail or URL, sent in the User-Agent for site owners.")
+        str | None, typer.Option(envvar="MATRIXCODER_CONTACT", help="Your e-mail or URL, sent in the User-Agent for site owners.")
     ] = None,
-    since: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or after this day (undated: kept).")] = None,
-    until: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or before this day (undated: kept).")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or after this day (undated: kept).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Keep documents dated on or before this day (undated: kept).")
+    ] = None,
     keywords: Annotated[
-        Optional[str], typer.Option(help="Comma-separated focus keywords, fetched first (default: micro-credential terms in several languages).")
+        str | None,
+        typer.Option(help="Comma-separated focus keywords, fetched first (default: micro-credential terms in several languages)."),
     ] = None,
     max_pages: Annotated[int, typer.Option(help="Requests per alliance.")] = HarvestConfig.max_pages,
     max_depth: Annotated[int, typer.Option(help="Link hops from a seed.")] = HarvestConfig.max_depth,
     max_bytes: Annotated[int, typer.Option(help="Largest response body read.")] = HarvestConfig.max_bytes,
-    delay: Annotated[float, typer.Option(help="Seconds between requests to one host (robots.txt Crawl-delay can raise it).")] = HarvestConfig.delay,
+    delay: Annotated[
+        float, typer.Option(help="Seconds between requests to one host (robots.txt Crawl-delay can raise it).")
+    ] = HarvestConfig.delay,
     per_host: Annotated[int, typer.Option(help="Requests to one host at the same time.")] = HarvestConfig.per_host,
     timeout: Annotated[float, typer.Option(help="Seconds one response may take in all.")] = HarvestConfig.timeout,
     force: ForceOption = False,
@@ -69,7 +76,9 @@ def harvest(
             result = run_harvest(seeds, out, config, force=force)
         except KeyboardInterrupt:
             # Every visit recorded so far is in the crawl state; saying so spares a fresh start.
-            print(f"matrixcoder: harvest interrupted; crawl state kept in {work_dir}: run the same command again to resume", file=sys.stderr)
+            print(
+                f"matrixcoder: harvest interrupted; crawl state kept in {work_dir}: run the same command again to resume", file=sys.stderr
+            )
             raise typer.Exit(130) from None
     rows = [
         [alliance, s.fetched, s.documents, s.robots, s.duplicates, s.outside, ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items()))]

@@ -203,8 +203,12 @@ class _Visitor:
             if host_of(url) in allowed and is_followable(url):
                 best[url] = max(best.get(url, 0), self.focus.priority(url, text))
         return Visit(
-            FETCHED, sha256=sha256, raw_path=raw_path, alternates=alternates,
-            links=[(url, host_of(url), priority) for url, priority in best.items()], **record,
+            FETCHED,
+            sha256=sha256,
+            raw_path=raw_path,
+            alternates=alternates,
+            links=[(url, host_of(url), priority) for url, priority in best.items()],
+            **record,
         )
 
     def _may_follow(self, job: Job, target: str) -> None:
@@ -213,7 +217,9 @@ class _Visitor:
         try:
             allowed = self.robots.allowed(target)
         except RobotsUnavailable:
-            raise FetchError("robots.txt unavailable", f"redirected to {target}, whose host's robots.txt could not be fetched", target) from None
+            raise FetchError(
+                "robots.txt unavailable", f"redirected to {target}, whose host's robots.txt could not be fetched", target
+            ) from None
         if not allowed:
             raise FetchError(ROBOTS, f"redirected to {target}, disallowed by robots.txt", target)
 

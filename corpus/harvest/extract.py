@@ -19,8 +19,8 @@ import pypdf
 from lxml import etree
 from lxml import html as lxml_html
 
-from matrixcoder.corpus.readers import Document, read_document
 from matrixcoder.corpus.harvest.urls import resolve_link
+from matrixcoder.corpus.readers import Document, read_document
 
 __all__ = ["DOCUMENT_TYPES", "SUFFIXES", "decode_html", "document_date", "document_kind", "extract_document", "page_links"]
 

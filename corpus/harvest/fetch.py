@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -164,7 +164,9 @@ class Fetcher:
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
             session = self._local.session = requests.Session()
-            session.headers.update({"User-Agent": self.config.user_agent, "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5"})
+            session.headers.update(
+                {"User-Agent": self.config.user_agent, "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5"}
+            )
             for scheme in ("http://", "https://"):
                 session.mount(scheme, _DeadlineAdapter())
         return self._local.session
@@ -239,7 +241,7 @@ class Fetcher:
             media_type=media_type,
             charset=charset.strip().lower() if isinstance(charset, str) and charset.strip() else None,
             body=body,
-            retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            retrieved_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 
     def _read_body(self, response: requests.Response, url: str, deadline: _Deadline) -> bytes:
@@ -393,7 +395,7 @@ def unresolvable_hosts(urls: Iterable[str]) -> dict[str, str]:
     if not by_host:
         return {}
     with ThreadPoolExecutor(min(16, len(by_host)), thread_name_prefix="resolve") as pool:
-        reasons = dict(zip(by_host, pool.map(_resolve_error, by_host.values())))
+        reasons = dict(zip(by_host, pool.map(_resolve_error, by_host.values()), strict=False))
     return {host: reason for host, reason in reasons.items() if reason}
 
 
@@ -438,8 +440,8 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _reason(exc: Exception) -> str:

@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from matrixcoder.corpus.harvest.urls import host_of
@@ -121,7 +121,7 @@ class Frontier:
 
     def start_run(self, params: dict) -> None:
         """Note a run and its crawl parameters; visits recorded from now on point to it."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             self.run = self._db.execute("INSERT INTO runs (started_at, params) VALUES (?, ?)", (now, json.dumps(params))).lastrowid
 
@@ -184,8 +184,19 @@ class Frontier:
                 "UPDATE urls SET state = ?, run = ?, final_url = ?, status = ?, media_type = ?, charset = ?, retrieved_at = ?,"
                 " sha256 = ?, raw_path = ?, error = ?, detail = ?, alternates = ? WHERE id = ?",
                 (
-                    visit.state, self.run, visit.final_url, visit.status, visit.media_type, visit.charset, visit.retrieved_at,
-                    visit.sha256, visit.raw_path, visit.error, visit.detail, json.dumps(visit.alternates), job.id,
+                    visit.state,
+                    self.run,
+                    visit.final_url,
+                    visit.status,
+                    visit.media_type,
+                    visit.charset,
+                    visit.retrieved_at,
+                    visit.sha256,
+                    visit.raw_path,
+                    visit.error,
+                    visit.detail,
+                    json.dumps(visit.alternates),
+                    job.id,
                 ),
             )
             if visit.state in (FETCHED, DUPLICATE) and visit.final_url != job.url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from matrixcoder.corpus.harvest.build import AllianceSummary, build_documents
@@ -16,8 +16,8 @@ from matrixcoder.corpus.harvest.frontier import Frontier
 from matrixcoder.corpus.harvest.seeds import Seed, read_seeds
 from matrixcoder.corpus.harvest.urls import host_of
 from matrixcoder.corpus.ingest import write_documents
-from matrixcoder.fileio import check_output_folder
 from matrixcoder.errors import InputError
+from matrixcoder.fileio import check_output_folder
 
 __all__ = ["HarvestResult", "check_work_dir", "harvest", "work_dir_for"]
 
@@ -78,7 +78,7 @@ def harvest(seeds_path: Path, out_dir: Path, config: HarvestConfig, *, force: bo
     retrieved = sorted(record["retrieved_at"] for record in built.provenance)
     info = {
         "harvest": {
-            "harvested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "harvested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "first_retrieved_at": retrieved[0],
             "last_retrieved_at": retrieved[-1],
             "seeds": str(seeds_path),

@@ -53,7 +53,7 @@ def read_seeds(path: str | Path) -> list[Seed]:
             continue
         if len(row) > len(header):
             raise InputError(f"{path}:{number}", f"{len(row)} fields for {len(header)} columns (quote values that hold commas)")
-        record = dict(zip(header, (cell.strip() for cell in row)))
+        record = dict(zip(header, (cell.strip() for cell in row), strict=False))
         seed = _seed(record, f"{path}:{number}")
         key = (seed.alliance, seed.url)
         if key in seen:
