@@ -17,7 +17,8 @@ from matrixcoder.labels import load_codebook
 from matrixcoder.training import embeddings
 from matrixcoder.training.cv import System, cross_validate, evaluate
 from matrixcoder.training.data import UnitBatch, load_training_set
-from matrixcoder.training.folds import document_folds, repeats_needed
+from matrixcoder.training.features import CHAR_PREFIX, TfidfFeatures
+from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
@@ -268,3 +269,62 @@ def test_train_with_the_real_encoder(tmp_path, monkeypatch):
     result = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=3))
     assert result.bundle.info["encoder"]["dim"] == 384
     assert result.bundle.coef_embedding.shape == (len(load_codebook().label_ids) + 1, 384)
+
+
+def test_writer_folds_hold_each_writer_out_once():
+    writers = np.array(["w1", "w2", "w1", "w3", "w2", "w3", "w3"])
+    (folds,) = writer_folds(writers)
+    assert [sorted(set(writers[test].tolist())) for test in folds] == [["w1"], ["w2"], ["w3"]]
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(writers)))
+    with pytest.raises(ValueError, match="2 writers"):
+        writer_folds(np.array(["w1", "w1"]))
+
+
+def test_character_ngrams_round_trip_through_the_saved_vocabulary():
+    texts = ["stackable micro-credentials", "microcredentials stack", "Stackable courses", "recognised credits"]
+    fitted = TfidfFeatures(char=True).fit(texts)
+    assert any(term.startswith(CHAR_PREFIX) for term in fitted.vocabulary)
+    loaded = TfidfFeatures(list(fitted.vocabulary), fitted.idf.copy())
+    np.testing.assert_allclose(loaded.transform(texts).toarray(), fitted.transform(texts).toarray())
+    # A spelling the word block has never seen still shares character grams with the training texts.
+    assert fitted.transform(["stackability"])[:, fitted._n_words :].nnz > 0
+    words_only = TfidfFeatures().fit(texts)
+    assert words_only.transform(texts).shape[1] == len(words_only.vocabulary) and words_only._n_words == len(words_only.vocabulary)
+
+
+@pytest.fixture(scope="module")
+def trained_by_writer(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("by_writer")
+    examples = write_examples(tmp / "plain.jsonl", n_docs=8)
+    lines = [json.loads(line) for line in examples.read_text().splitlines()]
+    with (tmp / "examples.jsonl").open("w") as handle:
+        for record in lines:
+            handle.write(json.dumps(record | {"writer": f"w{int(record['doc_id'][1:]) % 4}"}) + "\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        result = train_model(tmp / "examples.jsonl", tmp / "model", TrainConfig(compare=True, n_splits=3, min_positives=5))
+    return result
+
+
+def test_examples_with_writers_are_validated_on_unseen_writers(trained_by_writer):
+    """The headline holds whole writers out; the document-grouped figure sits beside it as within-writer."""
+    bundle = trained_by_writer.bundle
+    assert bundle.info["cv"]["scheme"] == "writer" and bundle.info["cv"]["n_splits"] == 4
+    assert bundle.info["training_data"]["writers"] == 4
+    metrics = bundle.metrics
+    assert set(metrics["within_writer"]) >= {trained_by_writer.selected, "tf-idf + logistic regression"}
+    assert list(metrics["learning_curve"]) == ["25%", "50%", "100%"]
+    assert metrics["learning_curve"]["100%"]["mean_kappa"] == pytest.approx(
+        trained_by_writer.systems[trained_by_writer.selected]["mean_kappa"]
+    )
+    card = bundle.card
+    assert "unseen writers" in card and "leave one writer out (4 writers" in card
+    assert "## Within-writer figures" in card and "## Learning curve over writers" in card
+
+
+def test_examples_without_writers_keep_document_folds(trained):
+    _, result = trained
+    assert result.bundle.info["cv"]["scheme"] == "document" and not result.bundle.metrics["within_writer"]
+    assert "within-writer figure" in result.bundle.card
