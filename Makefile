@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 # the user's data folder instead).
 export MATRIXCODER_HOME ?= $(CURDIR)/.matrixcoder
 
-.PHONY: install test demo clean
+.PHONY: install test demo lint clean
 
 install: $(STAMP)
 
@@ -29,6 +29,15 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Style that is checked: ruff (lint, import order, complexity), ruff format, mypy on the package.
+# mypy reads the package through a link named matrixcoder, since the repository root is the package.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p build/mypy && ln -sfn $(CURDIR) build/mypy/matrixcoder
+	cd build/mypy && $(CURDIR)/$(BIN)/mypy matrixcoder --explicit-package-bases \
+	  --exclude 'matrixcoder/(tests|bench|build|\.venv|corpus/demo|corpus/demo_sources)/'
 
 # The main job end to end: ingest, train the default model (once), suggest codes with
 # evidence for two documents, score the corpus into the alliance matrix and Table 2.

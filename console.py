@@ -12,9 +12,11 @@ __all__ = ["console", "err_console", "print_table", "progress"]
 
 # Document text, file names and labels reach the terminal through these consoles: with markup
 # off, "[/i]" or "[link=file:///etc/passwd]" in a sentence is printed as written, never
-# interpreted (nor does it crash rich). The project itself uses no markup.
-console = Console(markup=False, highlight=False)
-err_console = Console(stderr=True, markup=False, highlight=False)
+# interpreted (nor does it crash rich). The project itself uses no markup. Soft wrap: a message
+# stays one line (rich would otherwise break it at 80 columns when piped, splitting paths and
+# one-line notes); tables still fit the terminal.
+console = Console(markup=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,7 @@ __all__ = [
     "check_output_folder",
     "exclusive_lock",
     "output_folder",
+    "parse_json",
     "remove_work_folder",
     "reset_work_folder",
     "parse_jsonl_lines",
@@ -70,20 +72,43 @@ def parse_jsonl_lines(where: str, lines: Iterable[str]) -> Iterator[tuple[int, d
     """Yield ``(line_number, object)`` for each non-blank line; errors name ``where:line``.
 
     Raises:
-        InputError: A line is not a JSON object, or is nested too deeply to parse.
+        InputError: A line is not a JSON object, or cannot be parsed (see :func:`parse_json`).
     """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}:{number}", f"malformed JSON ({exc.msg})") from None
-        except RecursionError:
-            raise InputError(f"{where}:{number}", "JSON nested too deeply") from None
+        record = parse_json(f"{where}:{number}", line)
         if not isinstance(record, dict):
             raise InputError(f"{where}:{number}", "each line must be a JSON object")
         yield number, record
+
+
+# A \u escape of a UTF-16 surrogate: half of a pair, or (alone) no character at all.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def parse_json(where: str, text: str) -> object:
+    """Parse JSON from someone else's file; every way it can fail is an :class:`InputError` naming ``where``.
+
+    Raises:
+        InputError: Malformed JSON, nested too deeply, a number too long to convert, or a
+            ``\\u`` escape of a lone surrogate (which is no character: such text cannot be
+            written out again as UTF-8).
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(where, f"malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(where, "JSON nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise InputError(where, "malformed JSON (a number with too many digits)") from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(where, "a \\u escape of a lone surrogate is not text") from None
+    return value
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -142,9 +167,7 @@ def _read_owner(folder: Path) -> dict | None:
     return owner
 
 
-def check_output_folder(
-    target: str | Path, command: str, *, force: bool = False, inputs: Iterable[str | Path] = ()
-) -> set[str]:
+def check_output_folder(target: str | Path, command: str, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> set[str]:
     """Check, before any work, that ``command`` may write its output folder ``target``.
 
     Returns:
@@ -176,9 +199,7 @@ def check_output_folder(
 
 
 @contextlib.contextmanager
-def output_folder(
-    target: str | Path, command: str, *, force: bool = False, inputs: Iterable[str | Path] = ()
-) -> Iterator[Path]:
+def output_folder(target: str | Path, command: str, *, force: bool = False, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Build an output folder in scratch space; on success move its files into ``target``.
 
     ``target`` is checked first (:func:`check_output_folder`). On success each new file

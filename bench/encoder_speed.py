@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from matrixcoder.console import print_table
+from matrixcoder.encoding import embeddings
 from matrixcoder.fileio import read_jsonl
-from matrixcoder.models.default import DEFAULT_EXAMPLES
-from matrixcoder.training import embeddings
+from matrixcoder.training.default_model import DEFAULT_EXAMPLES
 from matrixcoder.training.train import TrainConfig, train_model
 
 # Agreement holds when each cross-validated figure is within this of the torch encoder's.

@@ -22,7 +22,7 @@ from make_scale_corpus import demo_corpus, make_scale_corpus
 
 from matrixcoder.console import print_table
 from matrixcoder.labels import load_codebook
-from matrixcoder.models.default import DEFAULT_MODEL, resolve_model
+from matrixcoder.training.default_model import default_model_path, resolve_model
 
 
 def peak_rss_mb(corpus: Path, out: Path, model: Path, home: Path) -> float:
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="model bundle (default: models/default)")
     args = parser.parse_args()
-    model = args.model or DEFAULT_MODEL
+    model = args.model or default_model_path()
     resolve_model(args.model, load_codebook())  # trains the default model first if it must
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -23,7 +23,7 @@ from make_scale_corpus import demo_corpus, make_scale_corpus
 
 from matrixcoder.console import print_table
 from matrixcoder.labels import load_codebook
-from matrixcoder.models.default import DEFAULT_MODEL, resolve_model
+from matrixcoder.training.default_model import default_model_path, resolve_model
 
 ENGINES = {"local": [], "spark local[2]": ["--engine", "spark", "--master", "local[2]"]}
 
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=10, help="size of the corpus in demo corpora")
     parser.add_argument("--model", type=Path, help="model bundle (default: models/default)")
     args = parser.parse_args()
-    model = args.model or DEFAULT_MODEL
+    model = args.model or default_model_path()
     resolve_model(args.model, load_codebook())  # trains the default model first if it must
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

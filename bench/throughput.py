@@ -27,14 +27,14 @@ import torch
 from make_scale_corpus import demo_corpus
 
 from matrixcoder.console import print_table
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.onnx_encoder import OnnxEncoder
 from matrixcoder.inference.corpus_reader import open_corpus
 from matrixcoder.inference.local_engine import LocalEngine
-from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.score import score_corpus
 from matrixcoder.labels import load_codebook
-from matrixcoder.models.default import resolve_model
-from matrixcoder.training import embeddings
-from matrixcoder.training.onnx_encoder import OnnxEncoder
+from matrixcoder.models.predictor import Predictor
+from matrixcoder.training.default_model import resolve_model
 
 
 def _timed(work) -> float:

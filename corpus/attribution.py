@@ -40,7 +40,7 @@ class AllianceAttributor:
 
     def from_folder(self, path: Path, root: Path) -> str | None:
         """The alliance whose acronym or name is one of the folders between ``root`` and the file."""
-        by_key = {}
+        by_key: dict[str, str] = {}
         for alliance in self.alliances:
             for name in (alliance.acronym, alliance.name, *alliance.aliases):
                 by_key.setdefault(_key(name), alliance.acronym)
@@ -55,7 +55,7 @@ class AllianceAttributor:
 
     def from_text(self, text: str) -> str | None:
         """The alliance named most often in the text (ties: the one named first)."""
-        matches = []
+        matches: list[tuple[int, int, int]] = []
         for offset, piece in chunks(text):
             doc = self._nlp.make_doc(piece)
             matches.extend((m_id, offset + start, end) for matcher in self._matchers for m_id, start, end in matcher(doc))

@@ -211,7 +211,7 @@ def _read_docx(path: Path, data: bytes) -> list[str]:
         raise InputError(path, f"corrupt or unreadable DOCX ({exc.problem})") from None
     try:
         document = docx.Document(io.BytesIO(data))
-        blocks = []
+        blocks: list[str] = []
         for item in document.iter_inner_content():
             if isinstance(item, docx.table.Table):
                 blocks.extend(" | ".join(cell.text for cell in row.cells) for row in item.rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from matrixcoder.evaluation.plots import launch_year_figure
 from matrixcoder.evaluation.reports import Plot, Report, Section, Table
 from matrixcoder.labels.alliances import DEFAULT_ALLIANCES
@@ -27,7 +29,7 @@ def launch_years(coding: AllianceCoding) -> tuple[list[int], list[int], list[int
     41 alliances of Table 2 are those that mention them). Alliances without a known launch
     year are left out.
     """
-    mentions = coding.marks.any(axis=1)
+    mentions = np.any(coding.marks, axis=1)
     years = sorted({year for year in coding.launch_years if year is not None})
     yes = [sum(1 for y, m in zip(coding.launch_years, mentions, strict=False) if y == year and m) for year in years]
     no = [sum(1 for y, m in zip(coding.launch_years, mentions, strict=False) if y == year and not m) for year in years]
@@ -70,7 +72,10 @@ def approaches_report(path: str | Path, codebook: Codebook) -> tuple[ApproachTab
     marks = Table(
         f"Approaches per alliance (N = {table.n_coded} coded of {table.n_listed} listed)",
         ["Alliance", *table.type_names, "Types per alliance"],
-        [[alliance, *["X" if m else "" for m in row], str(int(row.sum()))] for alliance, row in zip(table.alliances, table.marks, strict=False)]
+        [
+            [alliance, *["X" if m else "" for m in row], str(int(row.sum()))]
+            for alliance, row in zip(table.alliances, table.marks, strict=False)
+        ]
         + [["No. and % of alliances per type", *[f"{c} ({p:.2f}%)" for c, p in zip(table.counts, table.percents, strict=False)], ""]],
     )
     beside = Table(

@@ -94,18 +94,18 @@ def diagnose(
 ) -> None:
     """Overlapping definitions, codes confused in practice, rare codes, empty dimensions, and suggestions."""
     _check_out(out, "diagnose", force)
+    from matrixcoder.encoding.embeddings import load_encoder
     from matrixcoder.evaluation.diagnostics import diagnose as run_diagnose
     from matrixcoder.evaluation.diagnostics import diagnosis_report
     from matrixcoder.evaluation.multilabel import coding_table
     from matrixcoder.labels.coded_units import read_coded_units
-    from matrixcoder.training.embeddings import load_encoder
 
     book = load_codebook(codebook)
     table = coding_table(read_coded_units(coded, book), book.label_ids) if coded is not None else None
     decisions = None
-    if model is not None and table is not None:
+    if model is not None and coded is not None and table is not None:
         from matrixcoder.evaluation.held_out import model_codes
-        from matrixcoder.models.default import resolve_model
+        from matrixcoder.training.default_model import resolve_model
 
         decisions = model_codes(coded, table, book, resolve_model(model, book)).codes
     diagnosis = run_diagnose(book, load_encoder(encoder), table, model=decisions)
@@ -130,7 +130,7 @@ def evaluate(
     from matrixcoder.evaluation.model_vs_human import MODEL, evaluate_model, evaluation_report
     from matrixcoder.evaluation.multilabel import BootstrapConfig, coding_table
     from matrixcoder.labels.coded_units import read_coded_units
-    from matrixcoder.models.default import resolve_model
+    from matrixcoder.training.default_model import resolve_model
 
     book = load_codebook(codebook)
     table = coding_table(read_coded_units(gold, book), book.label_ids)

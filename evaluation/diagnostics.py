@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matrixcoder.encoding.embeddings import TextEncoder
 from matrixcoder.evaluation.confusion import NONE, Confusion, code_confusions
 from matrixcoder.evaluation.human_agreement import RARE_UNITS
 from matrixcoder.evaluation.model_vs_human import MODEL
@@ -42,7 +43,6 @@ from matrixcoder.evaluation.multilabel import AgreementResult, BootstrapConfig, 
 from matrixcoder.evaluation.plots import TENTATIVE
 from matrixcoder.evaluation.reports import Report, Section, Table
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.training.embeddings import TextEncoder
 
 __all__ = ["DiagnoseConfig", "Diagnosis", "Suggestion", "diagnose", "diagnosis_report"]
 

@@ -20,7 +20,6 @@ writer or document, with thresholds and relevance gate cross-fitted on the other
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,29 +29,13 @@ import numpy as np
 from matrixcoder.errors import InputError
 from matrixcoder.evaluation.multilabel import CodingTable
 from matrixcoder.labels.codebook import Codebook
+from matrixcoder.labels.coded_units import KEY_DIGITS, unit_key
 from matrixcoder.models.bundle import ModelBundle
 from matrixcoder.training.data import TrainingSet
 
-__all__ = ["KEY_DIGITS", "ModelCodes", "model_codes", "unit_key", "unit_keys"]
+__all__ = ["ModelCodes", "model_codes"]
 
 # Hex digits kept of a unit key: 48 bits, so that a bundle can list every training unit in
-# bundle.json (12 characters each); a false match among 10^4 training units has odds below 1e-10.
-KEY_DIGITS = 12
-
-
-def unit_key(doc_id: str, text: str) -> str:
-    """A unit's identity across files: its document id and the sha256 of its text.
-
-    The unit id is left out and whitespace is collapsed, so renumbered units and re-wrapped
-    lines are still recognised as the units the model was trained on.
-    """
-    text_hash = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
-    return hashlib.sha256(f"{doc_id}\0{text_hash}".encode()).hexdigest()[:KEY_DIGITS]
-
-
-def unit_keys(doc_ids: Iterable[str], texts: Iterable[str]) -> str:
-    """The units' keys, sorted and concatenated: what a bundle stores to recognise its training units."""
-    return "".join(sorted({unit_key(str(doc_id), text) for doc_id, text in zip(doc_ids, texts, strict=True)}))
 
 
 @dataclass(frozen=True)
@@ -78,7 +61,7 @@ class ModelCodes:
     @property
     def scored(self) -> np.ndarray:
         """Units with a code from a model that never saw them (not excluded)."""
-        return ~np.ma.getmaskarray(self.codes).any(axis=1)
+        return ~np.any(np.ma.getmaskarray(self.codes), axis=1)
 
 
 def model_codes(path: str | Path, table: CodingTable, codebook: Codebook, bundle: ModelBundle) -> ModelCodes:
@@ -150,7 +133,7 @@ def _cross_fit(
 
 def _score(bundle: ModelBundle, table: CodingTable, rows: np.ndarray, decisions: np.ndarray) -> None:
     """Fill ``decisions`` for ``rows`` (units the model never saw) with the bundle's own codes."""
-    from matrixcoder.inference.predictor import Predictor
+    from matrixcoder.models.predictor import Predictor
 
     units = np.flatnonzero(rows)
     if len(units):
@@ -189,6 +172,7 @@ def _overlap(bundle: ModelBundle, n_units: int, n_trained: int | None, n_folds: 
     if n_trained == 0:
         return f"None of the {n_units} gold units were in the model's training data (matched by document id and text): all scored by the bundle"
     if n_folds:
+        assert training is not None  # folds are only run on the training file
         held = "writer" if _by_writer(bundle) else "document"
         scheme = "leave-one-writer-out cross-validation" if held == "writer" else f"{n_folds}-fold cross-validation by document"
         handled = (
@@ -222,9 +206,9 @@ def _card_note(bundle: ModelBundle, n_folds: int) -> str:
 
 def _out_of_fold(training: TrainingSet, codebook: Codebook, bundle: ModelBundle) -> tuple[np.ndarray, int]:
     """Cross-validate the bundle's recipe on its own training units; cross-fitted decisions per unit."""
-    from matrixcoder.training import embeddings
+    from matrixcoder.encoding import embeddings
+    from matrixcoder.encoding.batch import UnitBatch
     from matrixcoder.training.cv import System, cross_fitted, cross_validate
-    from matrixcoder.training.data import UnitBatch
     from matrixcoder.training.model import MatrixModel
     from matrixcoder.training.zeroshot import label_prompts
 

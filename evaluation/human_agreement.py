@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 from matrixcoder.errors import InputError
 from matrixcoder.evaluation.confusion import Confusion, code_confusions
@@ -83,7 +84,7 @@ def agreement_report(result: AgreementResult, confusion: Confusion, codebook: Co
     coders = result.coders
     pair_names = [f"{first} vs {second}" for first, second in itertools.combinations(coders, 2)]
     rare = [label for label in result.labels if is_rare(label)]
-    data = {"source": source, "codebook": {"version": codebook.version, "content_hash": codebook.content_hash}}
+    data: dict[str, Any] = {"source": source, "codebook": {"version": codebook.version, "content_hash": codebook.content_hash}}
     data |= result.to_json() | {"confusions": confusion.to_json()}
     data |= {
         "rare_units": RARE_UNITS,

@@ -29,6 +29,7 @@ from matrixcoder.evaluation.multilabel import (
     PAIR_STATISTICS,
     BootstrapConfig,
     CodingTable,
+    Estimate,
     PairResult,
     pair_agreement,
 )
@@ -72,7 +73,7 @@ def gold_standard(table: CodingTable) -> tuple[str, CodingTable, str]:
     coders = table.coded.sum(axis=0)[:, None]
     tie = 2 * votes == coders
     codes = (2 * votes > coders) | (tie & table.codes[table.coder_index(primary)])
-    coded = table.coded.any(axis=0)
+    coded = np.any(table.coded, axis=0)
     description = (
         f"no coder is named 'gold' or 'adjudicated', so a unit's gold codes are the labels given by a majority of "
         f"the coders ({', '.join(humans)}) who coded it; ties to {primary}, the primary coder (most units coded): a label "
@@ -153,7 +154,7 @@ def evaluate_model(table: CodingTable, codes: np.ndarray, model: str, config: Bo
     Raises:
         ValueError: A coder is named ``model``.
     """
-    scored = ~np.ma.getmaskarray(codes).any(axis=1)
+    scored = ~np.any(np.ma.getmaskarray(codes), axis=1)
     decisions = np.ma.getdata(codes).astype(bool) & scored[:, None]
     gold, with_gold, gold_description = gold_standard(table)
     humans = tuple(coder for coder in table.coders if coder not in GOLD_NAMES)
@@ -228,12 +229,17 @@ def _alpha_rows(evaluation: Evaluation) -> tuple[PairResult, list[Interval]]:
         Interval(
             pair.label,
             pair.statistics["alpha"].value,
-            *(pair.statistics["alpha"].interval or (None, None)),
+            *_bounds(pair.statistics["alpha"]),
             ceiling=human.labels[k].statistics["alpha"].value if human else None,
         )
         for k, pair in enumerate(model.labels)
     ]
     return model, rows
+
+
+def _bounds(estimate: Estimate) -> tuple[float | None, float | None]:
+    """The interval's ends, or ``(None, None)`` without an interval."""
+    return estimate.interval or (None, None)
 
 
 def _role(evaluation: Evaluation, name: str) -> str:

@@ -26,6 +26,7 @@ empty and a non-empty set distance 1. See :func:`agreement.masi_distance`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
@@ -134,7 +135,7 @@ class CodingTable:
     def coder_index(self, coder: str) -> int:
         return self.coders.index(coder)
 
-    def code_set(self, coder: int, unit: int) -> frozenset[str]:
+    def code_set(self, coder: int, unit: int | np.integer) -> frozenset[str]:
         """The labels coder ``coder`` gave unit ``unit`` (indices into ``coders`` and ``unit_ids``)."""
         return frozenset(self.label_ids[j] for j in np.flatnonzero(self.codes[coder, unit]))
 
@@ -164,7 +165,7 @@ class CodingTable:
         same text: select the coders first (``select``) to compare a pair on the units both
         read. Documents without such a unit are left out.
         """
-        shared = self.coded.all(axis=0)
+        shared = np.all(self.coded, axis=0)
         doc_ids = tuple(dict.fromkeys(d for d, keep in zip(self.doc_ids, shared, strict=False) if keep))
         index = {doc_id: i for i, doc_id in enumerate(doc_ids)}
         units = np.flatnonzero(shared)
@@ -613,7 +614,7 @@ def label_agreement(table: CodingTable, codebook: Codebook, config: BootstrapCon
                 positives={coder: int(table.codes[c, pairable, k].sum()) for c, coder in enumerate(table.coders)},
                 n_with_label=int(table.codes[:, pairable, k].any(axis=0).sum()),
                 prevalence=float(ones[:, k].sum() / n_values),
-                alpha=_estimate(lambda data=data: agreement.krippendorff_alpha(data), alpha_replicates[:, k], config),
+                alpha=_estimate(functools.partial(agreement.krippendorff_alpha, data), alpha_replicates[:, k], config),
                 pairs=pair_list,
                 mean=means,
             )
@@ -683,10 +684,11 @@ def _summaries(
             for statistic, values in replicates.items()
         }
         sets = [
-            [frozenset(np.flatnonzero(table.codes[c, u, columns])) for c in rows] for u, rows in zip(np.flatnonzero(pairable), coded_rows, strict=False)
+            [frozenset(np.flatnonzero(table.codes[c, u, columns])) for c in rows]
+            for u, rows in zip(np.flatnonzero(pairable), coded_rows, strict=False)
         ]
         masi = _estimate(
-            lambda sets=sets: agreement.krippendorff_alpha_sets(_set_matrix(sets, len(table.coders), coded_rows)),
+            functools.partial(_masi_alpha, sets, len(table.coders), coded_rows),
             _masi_closed_form(weights, sets),
             config,
         )
@@ -716,6 +718,11 @@ def _label_mean(
 
 def _label_value(label: LabelAgreement, statistic: str) -> float | None:
     return label.alpha.value if statistic == "alpha" else label.mean[statistic].value
+
+
+def _masi_alpha(sets: list[list[frozenset]], n_coders: int, coded_rows: list[np.ndarray]) -> float:
+    """Krippendorff's alpha with the MASI distance on the code sets."""
+    return agreement.krippendorff_alpha_sets(_set_matrix(sets, n_coders, coded_rows))
 
 
 def _set_matrix(sets: list[list[frozenset]], n_coders: int, coded_rows: list[np.ndarray]) -> list[list]:

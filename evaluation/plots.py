@@ -96,7 +96,7 @@ def confusion_figure(labels: Sequence[str], counts: np.ndarray, title: str, rows
         return _encode(figure)
     shown = counts[np.ix_(keep, keep)]
     image = axes.imshow(shown, cmap="Reds")
-    names = [labels[k] for k in keep]
+    names = [labels[int(k)] for k in keep]
     axes.set_xticks(range(len(keep)), names, rotation=90, fontsize=7)
     axes.set_yticks(range(len(keep)), names, fontsize=7)
     axes.set_ylabel(rows_name)

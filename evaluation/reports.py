@@ -169,7 +169,8 @@ def log_report(report: Report, files: Sequence[Path] = ()) -> bool:
     """
     import mlflow
 
-    if mlflow.active_run() is None:
+    run = mlflow.active_run()
+    if run is None:
         return False
     metrics = {key: value for key, value in report.metrics.items() if math.isfinite(value)}
     if metrics:
@@ -179,5 +180,5 @@ def log_report(report: Report, files: Sequence[Path] = ()) -> bool:
             mlflow.log_artifact(str(path), artifact_path=report.name)
     else:
         mlflow.log_dict(report.data, f"{report.name}/{report.name}.json")
-    console.print(f"Logged to MLflow run {mlflow.active_run().info.run_id}")
+    console.print(f"Logged to MLflow run {run.info.run_id}")
     return True

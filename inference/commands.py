@@ -58,7 +58,9 @@ def _read_units(units: Path) -> list[dict]:
     Raises:
         InputError: No units, a line without string 'unit_id' and 'text', or a repeated unit_id.
     """
-    records, first_line, empty = [], {}, []
+    records: list[dict] = []
+    first_line: dict[str, int] = {}
+    empty: list[int] = []
     for number, record in read_jsonl(units):
         for key in ("unit_id", "text"):
             if not isinstance(record.get(key), str):
@@ -149,8 +151,9 @@ def _no_documents(files: list[Path], failures: list[InputError]) -> None:
 def _show_suggestions(suggestions: list, output: OutputFormat, book: Codebook, model_name: str, out: Path | None) -> None:
     """Write the suggestions as a REFI-QDA project, JSON, or one table per document."""
     if output is OutputFormat.qdpx:
-        from matrixcoder.inference.qdpx_export import export_suggestions
+        from matrixcoder.inference.suggest import export_suggestions
 
+        assert out is not None  # suggest() requires -o with --format qdpx
         export_suggestions(suggestions, model_name, book, out)
         console.print(f"Wrote {len(suggestions)} documents with {sum(len(s.codes) for s in suggestions)} suggested codes to {out}")
         return
@@ -192,6 +195,7 @@ def score(
     An interrupted local run resumes where it stopped when started again with the same corpus, model and --out.
     """
     from matrixcoder.inference.corpus_reader import open_corpus
+    from matrixcoder.inference.score import Engine as ScoringEngine
     from matrixcoder.inference.score import score_corpus
 
     if master is not None and engine is not Engine.spark:
@@ -201,6 +205,7 @@ def score(
     check_output_folder(out, "score", force=force, inputs=[corpus])
     book = load_codebook(codebook)
     predictor = _predictor(model, book)
+    runner: ScoringEngine
     if engine is Engine.spark:
         from matrixcoder.inference.spark_engine import SparkEngine
 
@@ -221,8 +226,8 @@ def score(
 
 
 def _predictor(model: Path | None, codebook: Codebook):
-    from matrixcoder.inference.predictor import Predictor
-    from matrixcoder.models.default import resolve_model
+    from matrixcoder.models.predictor import Predictor
+    from matrixcoder.training.default_model import resolve_model
 
     return Predictor.from_bundle(resolve_model(model, codebook))
 

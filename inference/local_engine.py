@@ -12,7 +12,7 @@ Encoding is where the time goes. It is left to torch's intra-op threads, one per
 2-core machine); the rest of a batch (cache look-ups, the linear heads, writing the part) costs
 about 5% on top of the encoder, too little to win back by overlapping it in another thread.
 Embeddings go through the shared cache
-(:func:`matrixcoder.training.embeddings.default_embedder`), so texts already embedded by
+(:func:`matrixcoder.encoding.embeddings.default_embedder`), so texts already embedded by
 training or an earlier score run are not encoded again.
 """
 
@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 from matrixcoder.console import err_console
 from matrixcoder.fileio import reset_work_folder
 from matrixcoder.inference.corpus_reader import CorpusReader
-from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.unit_scores import unit_score_batch, unit_score_schema, write_unit_scores
 from matrixcoder.models.bundle import ModelBundle
+from matrixcoder.models.predictor import Predictor
 
 __all__ = ["DEFAULT_BATCH", "LocalEngine"]
 

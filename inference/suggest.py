@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -10,10 +11,20 @@ import numpy as np
 from matrixcoder.corpus import Document, read_document, segment
 from matrixcoder.errors import InputError
 from matrixcoder.inference.aggregate import aggregate
-from matrixcoder.inference.predictor import Predictor, UnitScores
+from matrixcoder.interop.qdpx_export import ExportDocument, export_qdpx
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
+from matrixcoder.labels.rulings import read_rulings
+from matrixcoder.models.predictor import Predictor, UnitScores
 
-__all__ = ["CodeSuggestion", "DocumentSuggestion", "Evidence", "read_documents", "suggest_documents", "suggest_for"]
+__all__ = [
+    "CodeSuggestion",
+    "DocumentSuggestion",
+    "Evidence",
+    "export_suggestions",
+    "read_documents",
+    "suggest_documents",
+    "suggest_for",
+]
 
 
 @dataclass(frozen=True)
@@ -128,3 +139,31 @@ def _suggestion(
         )
     codes.sort(key=lambda c: -c.confidence)
     return DocumentSuggestion(document.doc_id, document.source, len(doc_units), codes)
+
+
+def export_suggestions(suggestions: Sequence[DocumentSuggestion], model_id: str, codebook: Codebook, out: str | Path) -> None:
+    """Export ``inference.suggest`` results: each document's evidence sentences per code.
+
+    The documents are read again for their text (reading is deterministic); an evidence
+    sentence that no longer sits at its offsets means the file changed meanwhile.
+
+    Args:
+        suggestions: ``DocumentSuggestion`` objects from ``suggest_documents``.
+        model_id: The model's name, for the User that owns the codings.
+        codebook: The model's codebook.
+        out: The ``.qdpx`` file.
+
+    Raises:
+        InputError: A document cannot be read again, or changed since it was scored.
+    """
+    documents = []
+    for suggestion in suggestions:
+        text = read_document(suggestion.source, suggestion.doc_id).text
+        spans = []
+        for code in suggestion.codes:
+            for evidence in code.evidence:
+                if text[evidence.start : evidence.end] != evidence.text:
+                    raise InputError(suggestion.source, "changed while it was being scored; run suggest again")
+                spans.append((code.code, evidence.start, evidence.end, evidence.score))
+        documents.append(ExportDocument(suggestion.doc_id, Path(suggestion.source).name, text, spans))
+    export_qdpx(documents, model_id, codebook, out, read_rulings())

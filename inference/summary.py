@@ -127,7 +127,8 @@ class _Run:
                 np.concatenate([mine, theirs])
                 for mine, theirs in zip(
                     (self.unit_ids, self.probabilities, self.relevant, self.predicted),
-                    (other.unit_ids, other.probabilities, other.relevant, other.predicted), strict=False,
+                    (other.unit_ids, other.probabilities, other.relevant, other.predicted),
+                    strict=False,
                 )
             ),
         )

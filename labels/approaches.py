@@ -176,7 +176,7 @@ def _binary(path: str | Path, frame: pd.DataFrame, labels: list[str]) -> tuple[n
 
 
 def _launch_years(path: str | Path, frame: pd.DataFrame) -> tuple[int | None, ...]:
-    shipped = {}
+    shipped: dict[str, int | None] = {}
     for alliance in read_alliances():
         for name in (alliance.acronym, *alliance.aliases):
             shipped.setdefault(name, alliance.launch_year)
@@ -236,7 +236,10 @@ class ApproachTable:
     def to_frame(self) -> pd.DataFrame:
         """The table as the paper prints it: an X per type, types per alliance, and a last row
         with the number and % of alliances per type."""
-        rows = [[alliance, *("X" if mark else "" for mark in row), int(row.sum())] for alliance, row in zip(self.alliances, self.marks, strict=False)]
+        rows = [
+            [alliance, *("X" if mark else "" for mark in row), int(row.sum())]
+            for alliance, row in zip(self.alliances, self.marks, strict=False)
+        ]
         rows.append([FOOTER, *(f"{c} ({p:.2f}%)" for c, p in zip(self.counts, self.percents, strict=False)), ""])
         return pd.DataFrame(rows, columns=["Alliance", *self.type_names, "Types per alliance"])
 
@@ -269,7 +272,7 @@ def approach_table(coding: AllianceCoding, codebook: Codebook) -> ApproachTable:
         type_ids=tuple(a.id for a in codebook.approach_types),
         type_names=tuple(a.name for a in codebook.approach_types),
         alliances=tuple(a for a, c in zip(coding.alliances, coding.coded, strict=False) if c),
-        marks=coding.marks[np.ix_(coding.coded, columns)],
+        marks=coding.marks[np.ix_(coding.coded, np.asarray(columns, dtype=np.intp))],
         n_listed=len(coding.alliances),
     )
 
@@ -338,7 +341,7 @@ def compare_with_paper(table: ApproachTable, paper: PublishedTable2 = PAPER) -> 
 
 def _types_column(table: ApproachTable, paper: PublishedTable2) -> list[str]:
     """Differences between the printed "Types per alliance" column and the rows here."""
-    names = {}
+    names: dict[str, str] = {}
     for alliance in read_alliances():
         for name in (alliance.acronym, *alliance.aliases):
             names.setdefault(name, alliance.acronym)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import read_jsonl
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["CodedUnit", "read_coded_units"]
+__all__ = ["KEY_DIGITS", "CodedUnit", "read_coded_units", "unit_key", "unit_keys"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class CodedUnit:
     writer: str | None = None
 
     def to_json(self) -> dict:
-        record = {"doc_id": self.doc_id, "unit_id": self.unit_id, "text": self.text}
+        record: dict[str, Any] = {"doc_id": self.doc_id, "unit_id": self.unit_id, "text": self.text}
         if self.start is not None:
             record |= {"start": self.start, "end": self.end}
         record |= {"codes": list(self.codes), "coder": self.coder}
@@ -86,3 +89,22 @@ def _parse(where: str, record: dict) -> CodedUnit:
         end=end,
         writer=writer,
     )
+
+
+# bundle.json (12 characters each); a false match among 10^4 training units has odds below 1e-10.
+KEY_DIGITS = 12
+
+
+def unit_key(doc_id: str, text: str) -> str:
+    """A unit's identity across files: its document id and the sha256 of its text.
+
+    The unit id is left out and whitespace is collapsed, so renumbered units and re-wrapped
+    lines are still recognised as the units the model was trained on.
+    """
+    text_hash = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+    return hashlib.sha256(f"{doc_id}\0{text_hash}".encode()).hexdigest()[:KEY_DIGITS]
+
+
+def unit_keys(doc_ids: Iterable[str], texts: Iterable[str]) -> str:
+    """The units' keys, sorted and concatenated: what a bundle stores to recognise its training units."""
+    return "".join(sorted({unit_key(str(doc_id), text) for doc_id, text in zip(doc_ids, texts, strict=True)}))

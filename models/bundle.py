@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from matrixcoder.encoding.batch import UnitBatch
+from matrixcoder.encoding.features import TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.training.data import UnitBatch
-from matrixcoder.training.features import TfidfFeatures
 
 __all__ = ["BUNDLE_FORMAT", "RELEVANCE", "ModelBundle", "load_bundle", "save_bundle"]
 
@@ -80,6 +80,7 @@ class ModelBundle:
         """Units × rows probabilities (labels, then relevance)."""
         logits = X.embeddings.astype(np.float64) @ self.coef_embedding.T + self.intercept
         if self.tfidf is not None:
+            assert self.coef_tfidf is not None  # a bundle has both or neither
             logits = logits + np.asarray(self.tfidf.transform(X.texts) @ self.coef_tfidf.T)
         return 1.0 / (1.0 + np.exp(-logits))
 
@@ -134,9 +135,11 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> None:
     np.save(folder / "weights" / "coef_embedding.npy", bundle.coef_embedding.astype(np.float32))
     np.save(folder / "weights" / "intercept.npy", bundle.intercept.astype(np.float64))
     if bundle.tfidf is not None:
+        assert bundle.coef_tfidf is not None  # a bundle has both or neither
+        vocabulary, idf = bundle.tfidf.fitted()
         np.save(folder / "weights" / "coef_tfidf.npy", bundle.coef_tfidf.astype(np.float32))
-        np.save(folder / "weights" / "idf.npy", bundle.tfidf.idf.astype(np.float32))
-        _write_json(folder / "tfidf_vocabulary.json", list(bundle.tfidf.vocabulary))
+        np.save(folder / "weights" / "idf.npy", idf.astype(np.float32))
+        _write_json(folder / "tfidf_vocabulary.json", list(vocabulary))
     (folder / "MODEL.md").write_text(bundle.card, encoding="utf-8")
 
 
@@ -166,7 +169,14 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
     shapes_ok = (
         coef_embedding.shape == (len(rows), info["encoder"]["dim"])
         and intercept.shape == (len(rows),)
-        and (tfidf is None or (coef_tfidf.shape == (len(rows), tfidf.n_features) and tfidf.idf.shape == (tfidf.n_features,)))
+        and (
+            tfidf is None
+            or (
+                coef_tfidf is not None
+                and coef_tfidf.shape == (len(rows), tfidf.n_features)
+                and tfidf.fitted()[1].shape == (tfidf.n_features,)
+            )
+        )
     )
     if not shapes_ok:
         raise InputError(path, "damaged model bundle (array shapes do not match bundle.json)")
@@ -223,7 +233,7 @@ def _check_info(file: Path, info: dict) -> None:
 
 def _field(file: Path, content: dict, keys: tuple[str, ...], kind: type, prefix: str = ""):
     """The value at ``keys`` (nested), refused unless it is of ``kind`` (a bool is no number)."""
-    value = content
+    value: object = content
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     if not isinstance(value, kind) or isinstance(value, bool):

@@ -9,11 +9,15 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import ModelSignature
+from mlflow.pyfunc import PythonModel
+
+from matrixcoder.models.bundle import load_bundle
+from matrixcoder.models.predictor import Predictor
 
 __all__ = ["MatrixcoderPyfunc", "save_pyfunc_model", "signature"]
 
 
-class MatrixcoderPyfunc(mlflow.pyfunc.PythonModel):
+class MatrixcoderPyfunc(PythonModel):
     """Scores a DataFrame with a ``text`` column: codes, relevance and one probability per label.
 
     The bundle travels as the MLflow artifact ``bundle``; the encoder is resolved from the
@@ -23,9 +27,6 @@ class MatrixcoderPyfunc(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context) -> None:
-        from matrixcoder.inference.predictor import Predictor
-        from matrixcoder.models.bundle import load_bundle
-
         self._predictor = Predictor.from_bundle(load_bundle(context.artifacts["bundle"]))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
@@ -44,8 +45,11 @@ def signature(label_ids: list[str]) -> ModelSignature:
     return ModelSignature(
         inputs=Schema([ColSpec(DataType.string, "text")]),
         outputs=Schema(
-            [ColSpec(Array(DataType.string), "codes"), ColSpec(DataType.double, "relevance")]
-            + [ColSpec(DataType.double, label) for label in label_ids]
+            [
+                ColSpec(Array(DataType.string), "codes"),
+                ColSpec(DataType.double, "relevance"),
+                *(ColSpec(DataType.double, label) for label in label_ids),
+            ]
         ),
     )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, Literal, cast
 
 import krippendorff
 import numpy as np
@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
+_Level = Literal["nominal", "ordinal", "interval", "ratio"]
+# One rater's labels: a sequence or a 1-d array.
+_Labels = Sequence[Hashable] | np.ndarray
 # Passonneau (2006) monotonicity weights, at the two-decimal values used in the
 # paper and in NLTK's reference implementation.
 _SUBSET_WEIGHT = 0.67
@@ -55,7 +58,7 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
 
 
-def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list[Hashable], list[Hashable]]:
+def _paired(a: _Labels, b: _Labels) -> tuple[list[Hashable], list[Hashable]]:
     """Validate two raters' labels and return them as lists."""
     first, second = list(a), list(b)
     if len(first) != len(second):
@@ -67,7 +70,7 @@ def _paired(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[list[Hashable
     return first, second
 
 
-def percent_agreement(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+def percent_agreement(a: _Labels, b: _Labels) -> float:
     """Share of units on which two raters chose the same label.
 
     Args:
@@ -85,7 +88,7 @@ def percent_agreement(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return float(sum(x == y for x, y in zip(first, second, strict=True)) / len(first))
 
 
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+def cohen_kappa(a: _Labels, b: _Labels) -> float:
     """Cohen's (1960) kappa for two raters on nominal labels.
 
     Categories are the union of the labels both raters used, so a code that
@@ -179,7 +182,7 @@ def gwet_ac1_table(table: npt.ArrayLike) -> float:
     return float((observed - chance) / (1 - chance))
 
 
-def gwet_ac1(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+def gwet_ac1(a: _Labels, b: _Labels) -> float:
     """Gwet's (2008) AC1 for two raters on nominal labels.
 
     Categories are the labels either rater used (as in irrCAC without
@@ -203,7 +206,7 @@ def gwet_ac1(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return gwet_ac1_table(table)
 
 
-def _pairable_rows(data: Sequence[Sequence[Any]]) -> list[list[Any]]:
+def _pairable_rows(data: Sequence[Sequence[Any]] | np.ndarray) -> list[list[Any]]:
     """Coder rows restricted to units that at least two coders coded."""
     rows = [list(row) for row in data]
     if len(rows) < 2:
@@ -233,7 +236,7 @@ def _reliability_matrix(rows: list[list[Any]], level: str) -> np.ndarray:
     return matrix
 
 
-def krippendorff_alpha(data: Sequence[Sequence[Any]], level: str = "nominal") -> float:
+def krippendorff_alpha(data: Sequence[Sequence[Any]] | np.ndarray, level: str = "nominal") -> float:
     """Krippendorff's alpha for coders x units data with missing codings.
 
     Uses the ``krippendorff`` package on the pairable units. Units coded by
@@ -259,7 +262,7 @@ def krippendorff_alpha(data: Sequence[Sequence[Any]], level: str = "nominal") ->
     matrix = _reliability_matrix(_pairable_rows(data), level)
     if np.unique(matrix[~np.isnan(matrix)]).size < 2:
         raise ValueError("Krippendorff's alpha is undefined when all pairable values are identical (expected disagreement is 0)")
-    return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level))
+    return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=cast(_Level, level)))  # checked above
 
 
 def masi_distance(a: frozenset, b: frozenset) -> float:

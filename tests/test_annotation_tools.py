@@ -11,7 +11,7 @@ from lxml import etree
 
 from matrixcoder.cli import main
 from matrixcoder.errors import InputError
-from matrixcoder.labels import annotation_tools as tools
+from matrixcoder.interop import annotation_tools as tools
 from matrixcoder.labels.coded_units import read_coded_units
 
 UNITS = [

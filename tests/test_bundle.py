@@ -15,12 +15,12 @@ import pytest
 import yaml
 from fakes import HashingEncoder
 
+from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
-from matrixcoder.inference.predictor import Predictor
 from matrixcoder.labels import load_codebook
 from matrixcoder.labels.codebook import DEFAULT_CODEBOOK
 from matrixcoder.models.bundle import load_bundle
-from matrixcoder.training import embeddings
+from matrixcoder.models.predictor import Predictor
 from matrixcoder.training.train import TrainConfig, train_model
 
 VOCABULARY = {

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from fakes import HashingEncoder
 
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.embeddings import DEFAULT_ENCODER, Embedder, EmbeddingCache, SentenceEncoder, load_encoder
 from matrixcoder.errors import InputError
-from matrixcoder.training import embeddings
-from matrixcoder.training.embeddings import DEFAULT_ENCODER, Embedder, EmbeddingCache, SentenceEncoder, load_encoder
 
 
 def test_vectors_are_unit_length_and_in_input_order(tmp_path):

@@ -83,7 +83,7 @@ class RandomEncoder:
 @pytest.fixture
 def memorisable(tmp_path, monkeypatch, codebook):
     """60 units in 12 documents with random SI1/SI2 codes, and a bundle trained on exactly that file."""
-    from matrixcoder.training import embeddings
+    from matrixcoder.encoding import embeddings
 
     monkeypatch.setattr(embeddings, "load_encoder", lambda name=None: RandomEncoder())
     monkeypatch.setattr(embeddings, "default_embedder", lambda encoder: embeddings.Embedder(encoder, None))
@@ -109,7 +109,7 @@ def memorisable(tmp_path, monkeypatch, codebook):
 
 
 def test_held_out_codes_come_from_models_that_never_saw_the_unit(memorisable, codebook) -> None:
-    from matrixcoder.training.data import UnitBatch
+    from matrixcoder.encoding.batch import UnitBatch
     from matrixcoder.training.model import MatrixModel
 
     path, bundle = memorisable
@@ -143,7 +143,7 @@ def test_evaluate_command_prints_model_beside_humans(memorisable, monkeypatch, t
         extra.append(json.dumps(record))
     path.write_text("\n".join(lines + extra) + "\n")
     bundle.info["training_data"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    monkeypatch.setattr("matrixcoder.models.default.resolve_model", lambda model, codebook: bundle)
+    monkeypatch.setattr("matrixcoder.training.default_model.resolve_model", lambda model, codebook: bundle)
     result = CliRunner().invoke(app, ["evaluate", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "model vs gold" in result.output and "A vs B\tceiling" in result.output
@@ -178,8 +178,8 @@ def trained_bundle(tmp_path_factory):
     """A real bundle, trained with the hashing encoder on 126 units of 9 documents."""
     from fakes import HashingEncoder
 
+    from matrixcoder.encoding import embeddings
     from matrixcoder.models.bundle import save_bundle
-    from matrixcoder.training import embeddings
     from matrixcoder.training.train import TrainConfig, train_model
 
     tmp = tmp_path_factory.mktemp("trained")
@@ -200,7 +200,7 @@ def relabelled(trained_bundle, tmp_path, monkeypatch):
     """The training file with 30 lines relabelled, plus 28 units of 2 documents the model never saw."""
     from fakes import HashingEncoder
 
-    from matrixcoder.training import embeddings
+    from matrixcoder.encoding import embeddings
 
     monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -233,7 +233,7 @@ def test_trained_units_are_found_by_unit_and_cross_fitted(relabelled, codebook) 
     assert made.held_out[:126].all() and not made.held_out[126:].any()
     assert np.array_equal(np.asarray(made.codes[:126]), np.asarray(cross_fitted.codes))
     # ...and not the bundle's own codes for them, which it fitted on those very units.
-    from matrixcoder.inference.predictor import Predictor
+    from matrixcoder.models.predictor import Predictor
 
     memorised = Predictor.from_bundle(bundle).score(list(own.texts)).predicted
     assert not np.array_equal(memorised, np.asarray(cross_fitted.codes))

@@ -31,8 +31,8 @@ from matrixcoder.corpus import load_corpus
 from matrixcoder.corpus.harvest import HarvestConfig, harvest, work_dir_for
 from matrixcoder.corpus.harvest.fetch import Fetcher, FetchError, HostLimiter
 from matrixcoder.corpus.harvest.robots import Robots
+from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
-from matrixcoder.training import embeddings
 from matrixcoder.training.train import TrainConfig, train_model
 
 CONTACT = "harvest-tests@example.org"

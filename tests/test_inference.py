@@ -11,15 +11,15 @@ import pytest
 from fakes import HashingEncoder
 
 from matrixcoder.corpus import ingest_paths, load_corpus, read_document, segment
+from matrixcoder.encoding import embeddings
 from matrixcoder.inference.aggregate import aggregate
 from matrixcoder.inference.corpus_reader import open_corpus
 from matrixcoder.inference.local_engine import LocalEngine
-from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.score import score_corpus
 from matrixcoder.inference.suggest import suggest_documents
 from matrixcoder.labels import load_codebook
-from matrixcoder.models import default
-from matrixcoder.training import embeddings, train
+from matrixcoder.models.predictor import Predictor
+from matrixcoder.training import default_model as default
 from matrixcoder.training.train import TrainConfig, train_model
 
 VOCABULARY = {
@@ -215,15 +215,25 @@ def test_score_result_matches_the_predictor(env):
     assert table["codes"].map(list).tolist() == direct.codes()
 
 
+def test_default_model_lives_in_the_home_when_the_checkout_is_read_only(tmp_path, monkeypatch):
+    """An installed package (site-packages) is never written: the default model goes to MATRIXCODER_HOME."""
+    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(default, "_CHECKOUT_MODEL", tmp_path / "readonly" / "models" / "default")
+    assert default.default_model_path() == tmp_path / "home" / "models" / "default"
+    (tmp_path / "writable" / "models").mkdir(parents=True)
+    monkeypatch.setattr(default, "_CHECKOUT_MODEL", tmp_path / "writable" / "models" / "default")
+    assert default.default_model_path() == tmp_path / "writable" / "models" / "default"
+
+
 def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_path, monkeypatch):
     monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-    monkeypatch.setattr(default, "DEFAULT_MODEL", tmp_path / "models" / "default")
+    monkeypatch.setattr(default, "default_model_path", lambda: tmp_path / "models" / "default")
     monkeypatch.setattr(default, "DEFAULT_EXAMPLES", tmp_path / "examples.jsonl")
     calls = []
-    real_train = train.train_model
-    monkeypatch.setattr(train, "train_model", lambda *a, **k: calls.append(a) or real_train(*a, **k))
+    real_train = default.train_model
+    monkeypatch.setattr(default, "train_model", lambda *a, **k: calls.append(a) or real_train(*a, **k))
     codebook = load_codebook()
     with pytest.raises(Exception, match="no shipped examples"):
         default.default_model(codebook)

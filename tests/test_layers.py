@@ -6,12 +6,12 @@ The order, lowest first (README "Architecture" explains each layer):
 1. ``stats``: agreement statistics, no project imports
 2. ``labels``: codebook, coded units, alliances, rulings, approach types (Table 2)
 3. ``corpus``: readers, segmentation, attribution, corpus store, harvest
-4. ``encoding``: encoders, ONNX export, embedding cache, features, unit batches
-5. ``models``: the bundle, the predictor, the MLflow pyfunc
-6. ``training``: cross-validation, heads, thresholds, train, the default model
-7. ``inference``: suggest, predict, score
-8. ``evaluation``: model vs human, diagnostics, reports
-9. ``interop``: REFI-QDA, Label Studio, Prodigy, doccano
+4. ``interop``: REFI-QDA codebooks and projects, Label Studio, Prodigy, doccano
+5. ``encoding``: encoders, ONNX export, embedding cache, TF-IDF features, unit batches
+6. ``models``: the bundle, the predictor, the MLflow pyfunc, the model card
+7. ``training``: folds, heads, thresholds, cross-validation, train, the default model
+8. ``inference``: suggest, predict, score
+9. ``evaluation``: model vs human, agreement reports, diagnostics
 10. ``review``: the review web app
 11. ``cli``: the command line
 """
@@ -27,12 +27,12 @@ LAYERS = [
     {"stats"},
     {"labels"},
     {"corpus"},
+    {"interop"},
     {"encoding"},
     {"models"},
     {"training"},
     {"inference"},
     {"evaluation"},
-    {"interop"},
     {"review"},
     {"cli", "__main__"},
 ]

@@ -16,11 +16,11 @@ from lxml import etree
 from matrixcoder.cli import main
 from matrixcoder.corpus.segment import sentence_spans
 from matrixcoder.errors import InputError
-from matrixcoder.inference.qdpx_export import ExportDocument, export_qdpx, export_suggestions
-from matrixcoder.inference.suggest import CodeSuggestion, DocumentSuggestion, Evidence
+from matrixcoder.inference.suggest import CodeSuggestion, DocumentSuggestion, Evidence, export_suggestions
+from matrixcoder.interop.qdpx_export import ExportDocument, export_qdpx
+from matrixcoder.interop.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx
+from matrixcoder.interop.refi_qda import ReadLimits, code_guid, write_qdc
 from matrixcoder.labels.coded_units import read_coded_units
-from matrixcoder.labels.qdpx_import import CrlfCount, ImportConfig, OverlapRule, import_qdpx
-from matrixcoder.labels.refi_qda import ReadLimits, code_guid, write_qdc
 
 SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "refi-qda"
 NS = "urn:QDA-XML:project:1.0"

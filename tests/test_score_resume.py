@@ -13,16 +13,16 @@ import pytest
 from fakes import HashingEncoder
 
 from matrixcoder.corpus.store import write_corpus
+from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
 from matrixcoder.inference import summary
 from matrixcoder.inference.aggregate import aggregate
 from matrixcoder.inference.corpus_reader import open_corpus
 from matrixcoder.inference.local_engine import LocalEngine
-from matrixcoder.inference.predictor import Predictor
 from matrixcoder.inference.score import score_corpus, work_folder
 from matrixcoder.inference.unit_scores import unit_score_batch, unit_score_schema, write_unit_scores
 from matrixcoder.labels import load_codebook
-from matrixcoder.training import embeddings
+from matrixcoder.models.predictor import Predictor
 from matrixcoder.training.train import TrainConfig, train_model
 
 VOCABULARY = {

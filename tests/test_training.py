@@ -12,12 +12,13 @@ from fakes import HashingEncoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.batch import UnitBatch
+from matrixcoder.encoding.features import CHAR_PREFIX, TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels import load_codebook
-from matrixcoder.training import embeddings
 from matrixcoder.training.cv import System, cross_validate, evaluate
-from matrixcoder.training.data import UnitBatch, load_training_set
-from matrixcoder.training.features import CHAR_PREFIX, TfidfFeatures
+from matrixcoder.training.data import load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold

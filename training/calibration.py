@@ -60,8 +60,9 @@ def calibrated_layer(model: MatrixModel, oof: OutOfFold, Y: np.ndarray) -> Calib
             coef[j, :dim], intercept[j] = zs_coef[j], zs_intercept[j]
             thresholds[j] = _sigmoid(model.zero_shot_.threshold_)
     predicted = scores >= raw_thresholds
+    assert oof.relevance is not None  # the model's system is gated, so its cross-validation scored relevance
     cut = best_gate_threshold(oof.relevance.ravel(), predicted, truth)
-    slope, offset = _platt(oof.relevance.ravel(), truth.any(axis=1))
+    slope, offset = _platt(oof.relevance.ravel(), np.any(truth, axis=1))
     coef[-1] = slope * model.gate_.coef_[0]
     intercept[-1] = slope * model.gate_.intercept_[0] + offset
     thresholds[-1] = 0.0 if np.isneginf(cut) else _sigmoid(slope * cut + offset)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from matrixcoder.console import progress
-from matrixcoder.training.data import UnitBatch
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.training.metrics import average_reports, multilabel_report
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 
@@ -34,7 +35,7 @@ class System:
     """
 
     name: str
-    make: Callable[[], object]
+    make: Callable[[], Any]  # any estimator class (duck-typed, see above)
     tuned: np.ndarray
     gated: bool = False
 

@@ -12,21 +12,7 @@ from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.coded_units import read_coded_units
 
-__all__ = ["TrainingSet", "UnitBatch", "load_training_set"]
-
-
-@dataclass(frozen=True)
-class UnitBatch:
-    """The model's input for a set of units: their texts and embeddings, row-aligned."""
-
-    texts: list[str]
-    embeddings: np.ndarray
-
-    def take(self, rows: np.ndarray) -> UnitBatch:
-        return UnitBatch([self.texts[i] for i in rows], self.embeddings[rows])
-
-    def __len__(self) -> int:
-        return len(self.texts)
+__all__ = ["TrainingSet", "load_training_set"]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from matrixcoder.training.data import UnitBatch
-from matrixcoder.training.features import TfidfFeatures
+from matrixcoder.encoding.batch import UnitBatch
+from matrixcoder.encoding.features import TfidfFeatures
 
 __all__ = ["FEATURE_SETS", "LinearHeads"]
 
@@ -65,6 +65,7 @@ class LinearHeads(BaseEstimator):
     def _matrix(self, X: UnitBatch):
         if self.features == "embedding":
             return X.embeddings
+        assert self.tfidf_ is not None  # every feature set but "embedding" has a tfidf block, fitted in fit()
         tfidf = self.tfidf_.transform(X.texts)
         if not self.features.startswith("embedding"):
             return tfidf

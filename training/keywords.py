@@ -11,8 +11,8 @@ import re
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.training.data import UnitBatch
 
 __all__ = ["RULES", "KeywordRules"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from matrixcoder.training.data import UnitBatch
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.zeroshot import ZeroShot
 
@@ -40,7 +40,7 @@ class MatrixModel(BaseEstimator):
         self.zero_shot_ = ZeroShot(self.prototypes).fit(X, Y) if self.fallback.any() else None
         # Fitted on the same texts, the gate's TF-IDF vocabulary equals the heads' column for column,
         # so the bundle ships one vocabulary for both.
-        self.gate_ = LinearHeads(self.features, self.C).fit(X, Y.any(axis=1, keepdims=True))
+        self.gate_ = LinearHeads(self.features, self.C).fit(X, np.any(Y, axis=1, keepdims=True))
         return self
 
     def decision_function(self, X: UnitBatch) -> np.ndarray:

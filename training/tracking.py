@@ -11,6 +11,7 @@ from pathlib import Path
 
 from matrixcoder.home import tracking_uri
 from matrixcoder.models.bundle import ModelBundle, save_bundle
+from matrixcoder.models.pyfunc import signature
 
 __all__ = ["EXPERIMENT", "log_training_run"]
 
@@ -37,8 +38,6 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
     # MLflow's progress bars and store-creation notices would drown the training report.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
-
-    from matrixcoder.models.pyfunc import signature
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 

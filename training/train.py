@@ -16,16 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.errors import InputError
-from matrixcoder.evaluation.held_out import unit_keys
 from matrixcoder.fileio import check_output_folder, output_folder
 from matrixcoder.labels.codebook import Codebook, load_codebook
+from matrixcoder.labels.coded_units import unit_keys
 from matrixcoder.models.bundle import BUNDLE_FORMAT, RELEVANCE, ModelBundle
 from matrixcoder.models.card import render_card
-from matrixcoder.training import embeddings
 from matrixcoder.training.calibration import calibrated_layer
 from matrixcoder.training.cv import System, cross_validate, evaluate, writer_learning_curve
-from matrixcoder.training.data import TrainingSet, UnitBatch, load_training_set
+from matrixcoder.training.data import TrainingSet, load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.keywords import KeywordRules
@@ -230,7 +231,7 @@ def _params(info: dict) -> dict:
 
 def _flat_metrics(systems: dict[str, dict], selected: str) -> dict[str, float]:
     """MLflow metric names: ``<system>.<figure>`` for each system, ``<figure>.<label>`` for the model."""
-    flat = {}
+    flat: dict[str, float] = {}
     for name, report in systems.items():
         key = "model" if name == selected else _slug(name)
         flat |= {f"{key}.{figure}": report[figure] for figure in ("micro_f1", "macro_f1", "mean_kappa", "empty_coded")}

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.training.data import UnitBatch
 from matrixcoder.training.thresholds import best_threshold
 
 __all__ = ["ZeroShot", "label_prompts"]

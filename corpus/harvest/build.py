@@ -177,9 +177,9 @@ def _group_variants(built: Built) -> None:
                 join(i, j)
     for i, (document, record) in enumerate(zip(built.documents, built.provenance, strict=False)):
         for alternate in record.pop("alternates"):
-            j = by_url.get((document.alliance, alternate))
-            if j is not None:
-                join(i, j)
+            other = by_url.get((document.alliance, alternate))
+            if other is not None:
+                join(i, other)
     sizes = Counter(root(i) for i in range(len(parent)))
     for i, record in enumerate(built.provenance):
         record["variant_group"] = built.documents[root(i)].doc_id if sizes[root(i)] > 1 else None

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,7 +80,7 @@ def harvest(
                 f"matrixcoder: harvest interrupted; crawl state kept in {work_dir}: run the same command again to resume", file=sys.stderr
             )
             raise typer.Exit(130) from None
-    rows = [
+    rows: list[list[Any]] = [
         [alliance, s.fetched, s.documents, s.robots, s.duplicates, s.outside, ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items()))]
         for alliance, s in result.summary.items()
     ]

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import TypedDict
 
 from matrixcoder.console import progress
 from matrixcoder.corpus.harvest.config import HarvestConfig
@@ -146,6 +147,16 @@ def _log(job: Job, visit: Visit) -> None:
         log.debug("%s: fetched %s", where, visit.final_url)
 
 
+class _ResponseRecord(TypedDict):
+    """The fields of a :class:`Visit` that come from the response."""
+
+    final_url: str
+    status: int
+    media_type: str
+    charset: str | None
+    retrieved_at: str
+
+
 class _Visitor:
     """Visits one URL in a worker thread: robots.txt, fetch, snapshot, links."""
 
@@ -180,7 +191,7 @@ class _Visitor:
             if exc.kind == ROBOTS:
                 return Visit(ROBOTS, final_url=exc.url, detail=exc.detail)
             return Visit(ERROR, final_url=exc.url, status=exc.status, error=exc.kind, detail=exc.detail)
-        record = {
+        record: _ResponseRecord = {
             "final_url": response.final_url,
             "status": response.status,
             "media_type": response.media_type,

@@ -123,7 +123,9 @@ class Frontier:
         """Note a run and its crawl parameters; visits recorded from now on point to it."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
-            self.run = self._db.execute("INSERT INTO runs (started_at, params) VALUES (?, ?)", (now, json.dumps(params))).lastrowid
+            run = self._db.execute("INSERT INTO runs (started_at, params) VALUES (?, ?)", (now, json.dumps(params))).lastrowid
+            assert run is not None  # set by every successful INSERT
+            self.run = run
 
     def add(self, alliance: str, url: str, priority: int) -> None:
         """Queue a seed URL for an alliance unless the alliance has seen it already."""
@@ -148,7 +150,7 @@ class Frontier:
             f" AND alliance NOT IN ({','.join('?' * len(full))}) AND id NOT IN ({','.join('?' * len(taken))})"
             " ORDER BY priority DESC, depth, id LIMIT ?"
         )
-        jobs = []
+        jobs: list[Job] = []
         with self._lock:
             for host, slots in room.items():
                 if slots > 0:
@@ -200,6 +202,7 @@ class Frontier:
                 ),
             )
             if visit.state in (FETCHED, DUPLICATE) and visit.final_url != job.url:
+                assert visit.final_url is not None  # fetched (and so duplicate) visits carry the response's URL
                 self._db.execute(
                     "INSERT INTO urls (alliance, url, host, depth, priority, referrer, state) VALUES (?, ?, ?, ?, 0, ?, ?)"
                     " ON CONFLICT (alliance, url) DO UPDATE SET state = excluded.state WHERE state = ?",

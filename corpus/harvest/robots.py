@@ -79,7 +79,7 @@ class Robots:
             self._store.save_robots(host, *stored)
         status, body = stored
         if status >= 400:
-            parser.allow_all = True
+            parser.allow_all = True  # type: ignore[attr-defined]  # a real attribute that typeshed does not declare
             return parser
         parser.parse(body.splitlines())
         delay = parser.crawl_delay(ROBOTS_AGENT)

@@ -32,7 +32,7 @@ from matrixcoder.fileio import atomic_path
 from matrixcoder.home import home
 
 if TYPE_CHECKING:
-    from matrixcoder.training.embeddings import SentenceEncoder
+    from matrixcoder.encoding.embeddings import SentenceEncoder
 
 __all__ = ["RECIPE", "OnnxEncoder"]
 

@@ -1,8 +1,8 @@
 """Commands that connect matrixcoder with the analysts' tools.
 
 ``codebook export --format qdc``, ``import qdpx|qdc|labelstudio|prodigy|doccano`` and
-``export labelstudio|prodigy|doccano``. Each is a thin wrapper over ``labels.refi_qda``,
-``labels.qdpx_import`` and ``labels.annotation_tools``.
+``export labelstudio|prodigy|doccano``. Each is a thin wrapper over ``interop.refi_qda``,
+``interop.qdpx_import`` and ``interop.annotation_tools``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,7 @@ import typer
 from matrixcoder.console import console, err_console, print_table
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import check_output_file, write_jsonl
-from matrixcoder.labels import annotation_tools as tools
-from matrixcoder.labels.codebook import load_codebook
-from matrixcoder.labels.coded_units import CodedUnit
-from matrixcoder.labels.counts import coding_summary
-from matrixcoder.labels.qdpx_import import (
+from matrixcoder.interop.qdpx_import import (
     CrlfCount,
     ImportConfig,
     OverlapRule,
@@ -30,7 +26,11 @@ from matrixcoder.labels.qdpx_import import (
     read_mapping,
     write_mapping,
 )
-from matrixcoder.labels.refi_qda import write_qdc
+from matrixcoder.interop.refi_qda import write_qdc
+from matrixcoder.interop import annotation_tools as tools
+from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.labels.coded_units import CodedUnit
+from matrixcoder.labels.counts import coding_summary
 from matrixcoder.labels.rulings import read_rulings
 from matrixcoder.options import CodebookOption, ForceOption
 

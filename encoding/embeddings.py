@@ -19,9 +19,9 @@ from typing import Protocol
 import numpy as np
 
 from matrixcoder.console import progress
+from matrixcoder.encoding.onnx_encoder import OnnxEncoder
 from matrixcoder.errors import InputError
 from matrixcoder.home import home
-from matrixcoder.training.onnx_encoder import OnnxEncoder
 
 __all__ = [
     "BUNDLED_ENCODER",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.errors import InputError
 from matrixcoder.models.bundle import ModelBundle
-from matrixcoder.training import embeddings
-from matrixcoder.training.data import UnitBatch
 
 __all__ = ["Predictor", "UnitScores"]
 
@@ -35,7 +35,8 @@ class UnitScores:
         """Predicted label ids of each unit, most probable first."""
         order = np.argsort(-self.probabilities, axis=1, kind="stable")
         return [
-            [self.label_ids[j] for j in row_order if chosen[j]] if chosen.any() else [] for row_order, chosen in zip(order, self.predicted, strict=False)
+            [self.label_ids[j] for j in row_order if chosen[j]] if chosen.any() else []
+            for row_order, chosen in zip(order, self.predicted, strict=False)
         ]
 
 

@@ -1,19 +1,27 @@
-"""The default model: trained from the shipped examples on first use, retrained when they change."""
+"""The default model: trained from the shipped examples on first use, retrained when they change.
+
+It lives in the checkout's ``models/default`` when that folder can be written (``make demo``
+trains it there), else in the matrixcoder home (:func:`matrixcoder.home.home`): an installed
+wheel never writes inside site-packages.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from matrixcoder.console import err_console
+from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
+from matrixcoder.home import home
 from matrixcoder.labels.codebook import DEFAULT_CODEBOOK, Codebook, load_codebook
 from matrixcoder.models.bundle import ModelBundle, load_bundle
-from matrixcoder.training import embeddings
+from matrixcoder.training.train import TrainConfig, train_model
 
-__all__ = ["DEFAULT_EXAMPLES", "DEFAULT_MODEL", "default_model", "resolve_model"]
+__all__ = ["DEFAULT_EXAMPLES", "default_model", "default_model_path", "resolve_model"]
 
-DEFAULT_MODEL = Path(__file__).resolve().parent / "default"
+_CHECKOUT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 DEFAULT_EXAMPLES = DEFAULT_CODEBOOK.parent / "examples.jsonl"
 
 
@@ -36,21 +44,27 @@ def default_model(codebook: Codebook) -> ModelBundle:
     Raises:
         InputError: No shipped examples to train from, or ``codebook`` is not the shipped one.
     """
-    from matrixcoder.training.train import TrainConfig, train_model
-
     if not DEFAULT_EXAMPLES.is_file():
         raise InputError(DEFAULT_EXAMPLES, "no shipped examples to train the default model from; give --model")
     shipped = load_codebook()
-    if not _up_to_date(shipped):
-        err_console.print(f"Training the default model from {DEFAULT_EXAMPLES} (once; a minute or two)…")
+    path = default_model_path()
+    if not _up_to_date(path, shipped):
+        err_console.print(f"Training the default model from {DEFAULT_EXAMPLES} into {path} (once; about ten minutes)…")
         # With the baselines, so that the default model's card shows what it is measured against.
-        train_model(DEFAULT_EXAMPLES, DEFAULT_MODEL, TrainConfig(compare=True), shipped)
-    return load_bundle(DEFAULT_MODEL, codebook)
+        train_model(DEFAULT_EXAMPLES, path, TrainConfig(compare=True), shipped)
+    return load_bundle(path, codebook)
 
 
-def _up_to_date(shipped: Codebook) -> bool:
+def default_model_path() -> Path:
+    """``models/default`` in a writable checkout, else ``models/default`` in the matrixcoder home."""
+    if os.access(_CHECKOUT_MODEL.parent, os.W_OK | os.X_OK):
+        return _CHECKOUT_MODEL
+    return home() / "models" / "default"
+
+
+def _up_to_date(path: Path, shipped: Codebook) -> bool:
     try:
-        info = load_bundle(DEFAULT_MODEL).info
+        info = load_bundle(path).info
     except InputError:
         return False
     return (

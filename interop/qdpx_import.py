@@ -46,9 +46,7 @@ from matrixcoder.corpus.readers import Document, doc_id_from_path
 from matrixcoder.corpus.segment import Unit, segment
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
-from matrixcoder.labels.codebook import Codebook
-from matrixcoder.labels.coded_units import CodedUnit
-from matrixcoder.labels.refi_qda import (
+from matrixcoder.interop.refi_qda import (
     QdaCode,
     ReadLimits,
     SafeArchive,
@@ -58,6 +56,8 @@ from matrixcoder.labels.refi_qda import (
     read_codes,
     read_limited,
 )
+from matrixcoder.labels.codebook import Codebook
+from matrixcoder.labels.coded_units import CodedUnit
 
 __all__ = [
     "CodeMatch",

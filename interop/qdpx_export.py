@@ -13,21 +13,15 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from matrixcoder.corpus import read_document
-from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path
+from matrixcoder.interop.refi_qda import PROJECT_NS, code_guid, codes_element, stable_guid
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.labels.refi_qda import PROJECT_NS, code_guid, codes_element, stable_guid
-from matrixcoder.labels.rulings import Ruling, read_rulings
+from matrixcoder.labels.rulings import Ruling
 
-if TYPE_CHECKING:
-    from matrixcoder.inference.suggest import DocumentSuggestion
-
-__all__ = ["ExportDocument", "export_qdpx", "export_suggestions", "model_user_name"]
+__all__ = ["ExportDocument", "export_qdpx", "model_user_name"]
 
 # A fixed timestamp for archive entries: the same input gives a byte-identical .qdpx.
 _ZIP_TIME = (2025, 1, 1, 0, 0, 0)
@@ -129,34 +123,6 @@ def export_qdpx(
             _write(archive, "project.qde", etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
             for name, data in files.items():
                 _write(archive, name, data)
-
-
-def export_suggestions(suggestions: Sequence[DocumentSuggestion], model_id: str, codebook: Codebook, out: str | Path) -> None:
-    """Export ``inference.suggest`` results: each document's evidence sentences per code.
-
-    The documents are read again for their text (reading is deterministic); an evidence
-    sentence that no longer sits at its offsets means the file changed meanwhile.
-
-    Args:
-        suggestions: ``DocumentSuggestion`` objects from ``suggest_documents``.
-        model_id: The model's name, for the User that owns the codings.
-        codebook: The model's codebook.
-        out: The ``.qdpx`` file.
-
-    Raises:
-        InputError: A document cannot be read again, or changed since it was scored.
-    """
-    documents = []
-    for suggestion in suggestions:
-        text = read_document(suggestion.source, suggestion.doc_id).text
-        spans = []
-        for code in suggestion.codes:
-            for evidence in code.evidence:
-                if text[evidence.start : evidence.end] != evidence.text:
-                    raise InputError(suggestion.source, "changed while it was being scored; run suggest again")
-                spans.append((code.code, evidence.start, evidence.end, evidence.score))
-        documents.append(ExportDocument(suggestion.doc_id, Path(suggestion.source).name, text, spans))
-    export_qdpx(documents, model_id, codebook, out, read_rulings())
 
 
 def _tag(name: str) -> str:

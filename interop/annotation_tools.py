@@ -29,11 +29,11 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
+from matrixcoder.archive import ReadLimits, SafeArchive
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import atomic_path, parse_json, parse_jsonl_lines, read_jsonl, write_jsonl
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.coded_units import CodedUnit
-from matrixcoder.labels.refi_qda import ReadLimits, SafeArchive
 
 __all__ = [
     "TaskUnit",
@@ -114,7 +114,12 @@ def read_task_units(units: str | Path, codebook: Codebook, predictions: str | Pa
         if not isinstance(codes, list) or not isinstance(scores, dict) or any(code not in known for code in codes):
             raise InputError(where, "'codes' must list codebook ids and 'scores' map ids to probabilities")
         found[unit.unit_id] = TaskUnit(
-            unit.doc_id, unit.unit_id, unit.text, unit.start, unit.end, tuple(codes),
+            unit.doc_id,
+            unit.unit_id,
+            unit.text,
+            unit.start,
+            unit.end,
+            tuple(codes),
             {code: float(scores[code]) for code in codes if isinstance(scores.get(code), (int, float))},
         )
     return list(found.values())
@@ -192,23 +197,7 @@ def import_labelstudio(path: str | Path, codebook: Codebook) -> ToolImport:
             ``result``, ``value`` or ``choices`` has the wrong shape, or an unknown code.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError(path, "is a folder; expected Label Studio's JSON export")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "not a JSON file (export the Label Studio project as JSON)") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
-    try:
-        tasks = parse_json(str(path), text)
-    except InputError as exc:
-        hint = " (export the Label Studio project as JSON)" if exc.problem.startswith("malformed") else ""
-        raise InputError(path, exc.problem + hint) from None
-    if not isinstance(tasks, list):
-        raise InputError(path, "expected a JSON list of tasks (Label Studio's JSON export)")
+    tasks = _read_labelstudio(path)
     collector = _Collector(codebook)
     for number, task in enumerate(tasks):
         where = f"{path}: task {number}"
@@ -227,6 +216,28 @@ def import_labelstudio(path: str | Path, codebook: Codebook) -> ToolImport:
                 continue
             collector.add(where, unit, _labelstudio_choices(where, annotation), _labelstudio_coder(annotation.get("completed_by")))
     return collector.result(path)
+
+
+def _read_labelstudio(path: Path) -> list:
+    """The tasks of a Label Studio JSON export; any reason it cannot be read is an InputError."""
+    if path.is_dir():
+        raise InputError(path, "is a folder; expected Label Studio's JSON export")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not a JSON file (export the Label Studio project as JSON)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        tasks = parse_json(str(path), text)
+    except InputError as exc:
+        hint = " (export the Label Studio project as JSON)" if exc.problem.startswith("malformed") else ""
+        raise InputError(path, exc.problem + hint) from None
+    if not isinstance(tasks, list):
+        raise InputError(path, "expected a JSON list of tasks (Label Studio's JSON export)")
+    return tasks
 
 
 def _labelstudio_choices(where: str, annotation: dict) -> list:

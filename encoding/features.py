@@ -73,13 +73,19 @@ class TfidfFeatures:
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """One row per text: the word block then the character block, each l2-normalised."""
+        vocabulary, idf = self.fitted()
         n_words = self._n_words
-        blocks = [self._block(CountVectorizer(ngram_range=_NGRAMS, vocabulary=self.vocabulary[:n_words]), texts, self.idf[:n_words])]
-        if n_words < len(self.vocabulary):
-            grams = [term[len(CHAR_PREFIX) :] for term in self.vocabulary[n_words:]]
+        blocks = [self._block(CountVectorizer(ngram_range=_NGRAMS, vocabulary=vocabulary[:n_words]), texts, idf[:n_words])]
+        if n_words < len(vocabulary):
+            grams = [term[len(CHAR_PREFIX) :] for term in vocabulary[n_words:]]
             counter = CountVectorizer(analyzer="char_wb", ngram_range=_CHAR_NGRAMS, vocabulary=grams, lowercase=True)
-            blocks.append(self._block(counter, texts, self.idf[n_words:]))
+            blocks.append(self._block(counter, texts, idf[n_words:]))
         return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+
+    def fitted(self) -> tuple[Sequence[str], np.ndarray]:
+        """The vocabulary and idf weights, which fit() sets or the caller gave."""
+        assert self.vocabulary is not None and self.idf is not None, "TfidfFeatures used before fit()"
+        return self.vocabulary, self.idf
 
     @staticmethod
     def _block(counter: CountVectorizer, texts: Sequence[str], idf: np.ndarray) -> sparse.csr_matrix:
@@ -90,8 +96,9 @@ class TfidfFeatures:
     @property
     def _n_words(self) -> int:
         """Word terms come first; the first ``c:`` term starts the character block."""
-        return next((i for i, term in enumerate(self.vocabulary) if term.startswith(CHAR_PREFIX)), len(self.vocabulary))
+        vocabulary, _ = self.fitted()
+        return next((i for i, term in enumerate(vocabulary) if term.startswith(CHAR_PREFIX)), len(vocabulary))
 
     @property
     def n_features(self) -> int:
-        return len(self.vocabulary)
+        return len(self.fitted()[0])
