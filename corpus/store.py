@@ -68,7 +68,7 @@ def read_corpus_info(path: Path) -> dict:
         info = json.loads((path / "corpus.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(path, "not a corpus folder (no corpus.json); create one with 'matrixcoder ingest'") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InputError(path / "corpus.json", "damaged corpus description (not JSON)") from None
     found = info.get("format") if isinstance(info, dict) else None
     if found != CORPUS_FORMAT:

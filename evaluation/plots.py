@@ -75,7 +75,7 @@ def agreement_figure(rows: Sequence[Interval], title: str, statistic: str, ceili
         axes.plot([], [], marker="|", color="tab:red", ls="none", ms=10, mew=2, label=ceiling_name)
     axes.set_yticks(y, [row.label for row in rows], fontsize=7)
     axes.set_xlabel(statistic)
-    axes.set_xlim(min(-0.05, *(r.low for r in rows if r.low is not None)), 1.02)
+    axes.set_xlim(min([-0.05, *(r.low for r in rows if r.low is not None)]), 1.02)
     axes.set_ylim(-1, len(rows))
     axes.set_title(title, fontsize=10)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)

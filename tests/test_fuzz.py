@@ -673,14 +673,9 @@ def test_labelstudio_export_that_is_a_folder_is_one_line(env):
         assert code == 2 and "is a folder" in err
 
 
-# --- known crashes found by these inputs, in files this suite does not own ------------------------
+# --- crashes these inputs found once, pinned so they stay fixed ---------------------------------
 
 
-@pytest.mark.xfail(
-    reason="evaluation/plots.py agreement_figure: min(-0.05, *lows) with no interval at all is min(-0.05), "
-    "a TypeError, so agreement on a file where no label has an interval crashes",
-    strict=True,
-)
 def test_agreement_with_no_interval_exits_cleanly(env):
     coded = "".join(
         json.dumps({"doc_id": "d", "unit_id": "u", "text": "t", "codes": ["CL1"], "coder": coder}) + "\n" for coder in ("A", "B")
@@ -698,47 +693,22 @@ def _train_on(env, texts: list[str], codes: list[list[str]]) -> None:
         check(env, folder, ["train", folder / "examples.jsonl", "--out", folder / "model"], folder / "model")
 
 
-@pytest.mark.xfail(
-    reason="encoding/features.py TfidfFeatures.fit: texts without a word of two or more characters give "
-    "sklearn's ValueError 'empty vocabulary' instead of an InputError",
-    strict=True,
-)
 def test_train_on_texts_without_words_exits_cleanly(env):
     _train_on(env, ["a", "b", "c"], [[], ["CL1"], []])
 
 
-@pytest.mark.xfail(
-    reason="encoding/features.py TfidfFeatures.fit: with four or more texts min_df=2, and when no word is in "
-    "two texts sklearn raises ValueError 'After pruning, no terms remain'",
-    strict=True,
-)
 def test_train_on_texts_sharing_no_word_exits_cleanly(env):
     _train_on(env, ["alpha one", "beta two", "gamma three", "delta four", "eps five", "zeta six"], [[], ["CL1"], [], ["CL1"], [], []])
 
 
-@pytest.mark.xfail(
-    reason="training/zeroshot.py ZeroShot.fit (via training/model.py, training/cv.py): a cross-validation training "
-    "fold in which no unit has a code gives LogisticRegression's ValueError 'needs samples of at least 2 classes'",
-    strict=True,
-)
 def test_train_when_a_fold_has_no_coded_unit_exits_cleanly(env):
     _train_on(env, ["credits a", "credits b", "credits c"], [[], ["CL1"], []])
 
 
-@pytest.mark.xfail(
-    reason="training/calibration.py _platt (calibrated_layer): when every unit has a code the relevance gate's "
-    "Platt scaling sees one class and sklearn raises ValueError 'needs samples of at least 2 classes'",
-    strict=True,
-)
 def test_train_when_every_unit_has_a_code_exits_cleanly(env):
     _train_on(env, ["credits a", "credits b", "credits c"], [["CL1"], ["CL1"], ["CL1"]])
 
 
-@pytest.mark.xfail(
-    reason="corpus/store.py read_corpus_info: json.loads of corpus.json catches JSONDecodeError only, so a deeply "
-    "nested corpus.json ('[' * 100000) raises RecursionError out of 'score' (and of load_corpus)",
-    strict=True,
-)
 def test_score_on_a_deeply_nested_corpus_json_exits_cleanly(env):
     with workspace(env, {"corpus/corpus.json": b"[" * 100_000}) as folder:
         check(env, folder, ["score", folder / "corpus", "--out", folder / "scores", "--model", env["model"]], folder / "scores")

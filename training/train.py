@@ -9,6 +9,8 @@ the within-writer figure: the gap between the two is what a new writer costs.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -94,46 +96,48 @@ def train_model(
     if data.n_documents < 3:
         raise InputError(examples, f"cross-validation by document needs at least 3 documents, found {data.n_documents}")
     encoder = embeddings.load_encoder(config.encoder)
-    embedder = embeddings.default_embedder(encoder)
-    X = UnitBatch(data.texts, embedder.embed(data.texts, "embedding examples"))
-    prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
+    with _data_errors(examples):
+        embedder = embeddings.default_embedder(encoder)
+        X = UnitBatch(data.texts, embedder.embed(data.texts, "embedding examples"))
+        prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
 
-    n_splits = min(config.n_splits, data.n_documents)
-    by_writer = data.n_writers >= 2
-    if by_writer:
-        folds = writer_folds(data.writers)
-    else:
-        folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
-    fallback = data.support < config.min_positives
-    candidates = [
-        System(f"model ({features})", partial(MatrixModel, features, config.C, fallback, prototypes), ~fallback, gated=True)
-        for features in MODEL_FEATURE_SETS
-    ]
-    tuned, untuned = np.ones(len(codebook.labels), dtype=bool), np.zeros(len(codebook.labels), dtype=bool)
-    baselines = [
-        System("keyword rules", partial(KeywordRules, codebook), untuned),
-        System("tf-idf + logistic regression", partial(LinearHeads, "tfidf", config.C), tuned),
-        System("zero-shot similarity", partial(ZeroShot, prototypes), untuned),
-    ]
-    oofs = cross_validate(X, data.Y, folds, candidates + (baselines if config.compare else []))
-    systems = {oof.system.name: evaluate(oof, data.Y, folds, data.label_ids) for oof in oofs}
-    best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name]["macro_f1"], -i))
-    chosen = oofs[best]
-    systems[f"{chosen.system.name} without relevance gate"] = evaluate(chosen, data.Y, folds, data.label_ids, gate=False)
-    within_writer, curve = {}, {}
-    if by_writer:
-        document_cv = document_folds(data.doc_ids, data.Y, n_splits, 1, config.random_state)
-        compared = [chosen.system] + (baselines if config.compare else [])
-        within_writer = {
-            oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids) for oof in cross_validate(X, data.Y, document_cv, compared)
-        }
-        if config.compare:
-            curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
-            curve["100%"] = systems[chosen.system.name]
+        n_splits = min(config.n_splits, data.n_documents)
+        by_writer = data.n_writers >= 2
+        if by_writer:
+            folds = writer_folds(data.writers)
+        else:
+            folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
+        fallback = data.support < config.min_positives
+        candidates = [
+            System(f"model ({features})", partial(MatrixModel, features, config.C, fallback, prototypes), ~fallback, gated=True)
+            for features in MODEL_FEATURE_SETS
+        ]
+        tuned, untuned = np.ones(len(codebook.labels), dtype=bool), np.zeros(len(codebook.labels), dtype=bool)
+        baselines = [
+            System("keyword rules", partial(KeywordRules, codebook), untuned),
+            System("tf-idf + logistic regression", partial(LinearHeads, "tfidf", config.C), tuned),
+            System("zero-shot similarity", partial(ZeroShot, prototypes), untuned),
+        ]
+        oofs = cross_validate(X, data.Y, folds, candidates + (baselines if config.compare else []))
+        systems = {oof.system.name: evaluate(oof, data.Y, folds, data.label_ids) for oof in oofs}
+        best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name]["macro_f1"], -i))
+        chosen = oofs[best]
+        systems[f"{chosen.system.name} without relevance gate"] = evaluate(chosen, data.Y, folds, data.label_ids, gate=False)
+        within_writer, curve = {}, {}
+        if by_writer:
+            document_cv = document_folds(data.doc_ids, data.Y, n_splits, 1, config.random_state)
+            compared = [chosen.system] + (baselines if config.compare else [])
+            within_writer = {
+                oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids)
+                for oof in cross_validate(X, data.Y, document_cv, compared)
+            }
+            if config.compare:
+                curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
+                curve["100%"] = systems[chosen.system.name]
 
-    features = MODEL_FEATURE_SETS[best]
-    final = chosen.system.make().fit(X, data.Y)
-    layer = calibrated_layer(final, chosen, data.Y)
+        features = MODEL_FEATURE_SETS[best]
+        final = chosen.system.make().fit(X, data.Y)
+        layer = calibrated_layer(final, chosen, data.Y)
     dim = X.embeddings.shape[1]
     out = Path(out)
     info = _bundle_info(out.name, data, codebook, encoder, dim, features, fallback, config, folds, systems[chosen.system.name])
@@ -206,6 +210,15 @@ def _bundle_info(
             "mean_kappa": report["mean_kappa"],
         },
     }
+
+
+@contextlib.contextmanager
+def _data_errors(examples: str | Path) -> Iterator[None]:
+    """scikit-learn's refusals of degenerate data (no shared word, one class only) as one line about the examples."""
+    try:
+        yield
+    except ValueError as exc:
+        raise InputError(examples, f"cannot learn from these examples ({' '.join(str(exc).split())})") from None
 
 
 def _headline(report: dict) -> dict:
