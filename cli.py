@@ -8,14 +8,15 @@ import click
 import typer
 from typer import _click as typer_click
 
-from matrixcoder.errors import InputError
-from matrixcoder.labels.commands import codebook_app
-from matrixcoder.labels.interop_commands import codebook_export, export_app, import_app
 from matrixcoder.corpus.commands import ingest
 from matrixcoder.corpus.harvest.commands import harvest
-from matrixcoder.training.commands import train
-from matrixcoder.inference.commands import predict, score, suggest
+from matrixcoder.errors import InputError
 from matrixcoder.evaluation.commands import agreement, diagnose, evaluate, report_app
+from matrixcoder.inference.commands import predict, score, suggest
+from matrixcoder.interop.commands import codebook_export, export_app, import_app
+from matrixcoder.labels.commands import codebook_app
+from matrixcoder.review.commands import review_app
+from matrixcoder.training.commands import train
 
 __all__ = ["app", "main"]
 
@@ -39,6 +40,7 @@ app.command()(score)
 app.command()(evaluate)
 app.command()(agreement)
 app.add_typer(report_app, name="report")
+app.add_typer(review_app, name="review")
 
 
 # Typer ships its own copy of click (``typer._click``); errors may come from either copy.
@@ -60,7 +62,7 @@ def _usage_line(exc: Exception) -> str:
 def main() -> None:
     """Run the CLI; bad input and usage mistakes become one line on stderr and exit code 2."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="matrixcoder")
     except InputError as exc:
         print(f"matrixcoder: error: {exc}", file=sys.stderr)
         sys.exit(2)

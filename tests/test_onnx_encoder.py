@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from matrixcoder.encoding import onnx_encoder
 from matrixcoder.encoding.embeddings import BUNDLED_ENCODER, DEFAULT_ENCODER, SentenceEncoder, load_encoder
 from matrixcoder.encoding.onnx_encoder import RECIPE, OnnxEncoder
-from matrixcoder.encoding import onnx_encoder
 
 SENTENCES = [
     "Micro-credentials can be stacked towards a master's degree.",
