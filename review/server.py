@@ -11,8 +11,8 @@ from pathlib import Path
 
 from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
+from matrixcoder.labels.rulings import read_rulings
 from matrixcoder.review.app import LOOPBACK, create_app
-from matrixcoder.review.rules import load_rules
 from matrixcoder.review.session import ReviewSession
 from matrixcoder.review.store import ReviewStore
 
@@ -116,7 +116,7 @@ def open_session(
         predictor.embedder,
         store,
         coder,
-        rules=load_rules(codebook.label_ids),
+        rules=read_rulings(),
         examples=examples or DEFAULT_EXAMPLES,
         models_dir=models_dir,
     )

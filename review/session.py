@@ -21,9 +21,9 @@ from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.errors import InputError
 from matrixcoder.inference.aggregate import aggregate
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
+from matrixcoder.labels.rulings import Ruling, rulings_by_code
 from matrixcoder.models.bundle import ModelBundle
 from matrixcoder.review.queue import ActiveQueue, QueuePick, label_margins
-from matrixcoder.review.rules import Rule, rules_by_code
 from matrixcoder.review.store import ReviewStore, UnitState
 
 __all__ = ["ModelState", "RetrainJob", "ReviewSession", "model_version"]
@@ -100,7 +100,7 @@ class ReviewSession:
         embedder,
         store: ReviewStore,
         coder: str,
-        rules: list[Rule] = (),
+        rules: list[Ruling] = (),
         examples: Path | None = None,
         models_dir: Path | None = None,
         train_config: dict | None = None,
@@ -108,7 +108,7 @@ class ReviewSession:
         self.codebook = codebook
         self.store = store
         self.coder = coder
-        self.rules = rules_by_code(list(rules))
+        self.rules = rulings_by_code(rules, codebook.label_ids)
         self.examples = examples
         self.models_dir = models_dir
         self.train_config = train_config or {}
@@ -202,7 +202,7 @@ class ReviewSession:
             "dimension": label.dimension,
             "dimension_name": self.codebook.dimension_name(label.dimension),
             "indicator": label.indicator,
-            "rules": [{"id": r.id, "heading": r.heading, "text": r.text} for r in self.rules.get(code, [])],
+            "rules": [{"id": r.id, "heading": r.id, "text": r.text} for r in self.rules.get(code, [])],
         }
 
     def codebook_json(self) -> list[dict]:

@@ -20,10 +20,10 @@ from test_review_support import (
 from matrixcoder.interop.qdpx_import import import_qdpx
 from matrixcoder.labels import load_codebook
 from matrixcoder.labels.coded_units import CodedUnit, read_coded_units
+from matrixcoder.labels.rulings import read_rulings, rulings_by_code
 from matrixcoder.review.export import export_jsonl, export_qdpx
 from matrixcoder.review.learn import merge_training_units, reviewed_units
 from matrixcoder.review.queue import ActiveQueue, label_margins, unit_uncertainty
-from matrixcoder.review.rules import load_rules, parse_rules, rules_by_code
 from matrixcoder.review.store import ReviewStore, replay
 
 UNIT = {"doc_id": "d1", "unit_id": "d1-001", "text": "A sentence.", "start": 0, "end": 11}
@@ -114,21 +114,22 @@ def test_open_existing_refuses_what_is_not_a_review_database(tmp_path):
         ReviewStore.open_existing(tmp_path / "missing.db")
 
 
-def test_rules_name_the_codes_they_govern():
+def test_rulings_of_the_guide_name_the_codes_they_govern(tmp_path):
+    """The review page shows the coding guide's rulings (labels.rulings), the same text coders read."""
     book = load_codebook()
-    rules = parse_rules(
-        "Intro text.\n\n"
-        "- **R-FD3 (ECTS)**: FD3 only when ECTS is a design rule; credits towards a degree are CL1/SI4.\n"
-        "- **R-SD8-4/CL6**: SD8-4 when recognised abroad; study mobility is CL6.\n"
-        "- **R-SD4 (1/3/4/2)**: SD4-1 for access, SD4-3 for indirect contributions.\n"
-        "- not a rule\n",
-        book.label_ids,
+    guide = tmp_path / "guide.md"
+    guide.write_text(
+        "# Guide\n\n## Rulings\n\n"
+        "- **R-FD3** (FD3): ECTS counts for FD3 only as a design rule.\n"
+        "- **R-SD8-4/CL6** (SD8-4, CL6): abroad is SD8-4; study mobility is CL6.\n"
+        "- **R-SCOPE** (all): not about micro-credentials, no code.\n"
+        "- not a ruling\n",
+        encoding="utf-8",
     )
-    assert [r.id for r in rules] == ["R-FD3", "R-SD8-4/CL6", "R-SD4"]
-    assert rules[0].codes == ("FD3", "CL1", "SI4") and rules[0].heading == "R-FD3 (ECTS)"
-    assert set(rules[1].codes) == {"SD8-4", "CL6"}
-    assert rules[2].codes == ("SD4-1", "SD4-3")
-    shipped = rules_by_code(load_rules(book.label_ids))
+    rules = read_rulings(guide)
+    assert [r.id for r in rules] == ["R-FD3", "R-SD8-4/CL6", "R-SCOPE"]
+    assert rules[1].codes == ("SD8-4", "CL6") and rules[2].codes == ()
+    shipped = rulings_by_code(read_rulings(), book.label_ids)
     assert [r.id for r in shipped["FD3"]][:2] == ["R-FD3", "R-FD3-SOURCE"]
     assert "R-SI6" in [r.id for r in shipped["SI6"]]
 

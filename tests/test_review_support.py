@@ -15,8 +15,8 @@ from fakes import HashingEncoder
 from matrixcoder.corpus import ingest_paths, load_corpus
 from matrixcoder.encoding import embeddings
 from matrixcoder.labels import load_codebook
+from matrixcoder.labels.rulings import read_rulings
 from matrixcoder.models.bundle import save_bundle
-from matrixcoder.review.rules import load_rules
 from matrixcoder.review.server import corpus_tables
 from matrixcoder.review.session import ReviewSession
 from matrixcoder.review.store import ReviewStore
@@ -93,7 +93,7 @@ class World:
             embeddings.Embedder(HashingEncoder(), None),
             ReviewStore(db),
             coder,
-            rules=load_rules(self.codebook.label_ids),
+            rules=read_rulings(),
             examples=self.examples,
             models_dir=db.with_name(db.name + ".models"),
             train_config=SMALL_TRAINING,
