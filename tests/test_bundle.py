@@ -148,7 +148,7 @@ def test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model(env):
     local = Predictor(result.bundle, embeddings.Embedder(HashingEncoder(), None)).score(
         ["stackable credits accumulate towards a degree", "lunch at the canteen"]
     )
-    np.testing.assert_allclose(output[load_codebook().label_ids].to_numpy(), local.probabilities, rtol=1e-6)
+    np.testing.assert_allclose(output[load_codebook().label_ids].to_numpy(), local.probabilities, rtol=1e-6, atol=1e-9)
     model_dir = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model")
     assert not [p for p in Path(model_dir).rglob("*") if p.suffix in {".pkl", ".pickle", ".joblib"}]
 
