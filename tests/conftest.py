@@ -56,3 +56,31 @@ def make_docx():
         return path
 
     return build
+
+
+# Tests that take seconds to minutes each: the real encoder, Spark, a browser, hypothesis fuzzing,
+# corpus-wide runs and trainings. `pytest -m "not slow"` leaves them out; `make test` runs them.
+SLOW_MODULES = {"test_onnx_encoder", "test_score_engines", "test_demo_data", "test_fuzz", "test_review_browser", "test_harvest"}
+SLOW_TESTS = {
+    "test_train_with_the_real_encoder",
+    "test_predict_with_the_real_encoder",
+    "test_html_report_renders_its_plots_in_headless_chromium",
+    "test_examples_with_writers_are_validated_on_unseen_writers",
+    "test_default_model_is_trained_once_and_retrained_when_examples_change",
+    "test_train_command_prints_the_comparison",
+    "test_cli_exit_code_says_something_failed",
+    "test_an_interrupted_run_resumes_without_recomputing_or_duplicating",
+    "test_trained_bundle_has_a_threshold_per_label",
+    "test_interval_is_agreement_bootstrap_ci_on_the_same_draws",
+    "test_mlflow_run_gets_metrics_when_active",
+    "test_a_batch_where_every_file_fails_prints_each_reason",
+    "test_a_million_character_line_ingests",
+    "test_retrain_merges_decisions_and_swaps_the_model_in",
+    "test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
