@@ -8,6 +8,7 @@ before segmentation, so offsets never drift.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import io
 import logging
 import re
@@ -157,7 +158,22 @@ def _html_fallback_text(path: Path, data: bytes) -> str:
         raise InputError(path, "not parseable as HTML") from None
     for element in tree.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
         element.drop_tree()
-    return "\n".join(line.strip() for line in tree.text_content().splitlines() if line.strip())
+    text = "\n".join(line.strip() for line in tree.text_content().splitlines() if line.strip())
+    return text or _stripped_tags(data)
+
+
+_SKIPPED_ELEMENTS = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _stripped_tags(data: bytes) -> str:
+    """Text between the tags, for pages an HTML parser gives up on (e.g. 100,000 nested divs).
+
+    libxml2 stops at a nesting depth of a few hundred, so a deeply nested page would otherwise
+    lose its text without a word.
+    """
+    html = html_lib.unescape(_TAG.sub("\n", _SKIPPED_ELEMENTS.sub(" ", data.decode("utf-8", errors="replace"))))
+    return "\n".join(line.strip() for line in html.splitlines() if line.strip())
 
 
 # pypdf logs its repairs of damaged files (with raw bytes) at warning level; a file it cannot

@@ -97,3 +97,14 @@ def test_real_default_encoder_embeds_and_caches(tmp_path):
     cached = EmbeddingCache(tmp_path / "cache.sqlite").get(encoder.fingerprint, [embeddings.text_key(t) for t in texts])
     assert len(cached) == 3
     np.testing.assert_allclose(cached[embeddings.text_key(texts[2])], vectors[2])
+
+
+def test_an_unwritable_home_is_one_clear_error(tmp_path, monkeypatch):
+    from matrixcoder.errors import InputError
+    from matrixcoder.home import home
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("MATRIXCODER_HOME", str(blocker / "home"))
+    with pytest.raises(InputError, match="MATRIXCODER_HOME"):
+        home()

@@ -161,3 +161,35 @@ def test_offsets_round_trip_through_pdf_line_repair(pages):
     for unit in segment(document):
         assert document.text[unit.start : unit.end] == unit.text
         assert 1 <= unit.page <= len(pages)
+
+
+def test_a_page_of_100000_nested_divs_keeps_its_text(tmp_path):
+    """libxml2 gives up on deep nesting; the text must not vanish with it."""
+    page = tmp_path / "nested.html"
+    sentence = "Micro-credentials are offered to all learners of the alliance."
+    page.write_text(f"<html><body>{'<div>' * 100_000}<p>{sentence}</p>{'</div>' * 100_000}</body></html>", encoding="utf-8")
+    assert read_document(page).text == sentence
+
+
+def test_a_docx_that_expands_to_gigabytes_is_one_bad_file(tmp_path, make_docx):
+    """A few hundred kilobytes that decompress past the cap: refused before python-docx reads it."""
+    import zipfile
+
+    from matrixcoder.corpus import ingest_paths
+    from matrixcoder.corpus.readers import DOCX_LIMITS
+
+    (tmp_path / "in").mkdir()
+    good = make_docx(tmp_path / "in" / "good.docx", ["Micro-credentials are stackable across the alliance."])
+    bomb = tmp_path / "in" / "bomb.docx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            if item.filename == "word/document.xml":
+                target.writestr(item, b" " * (DOCX_LIMITS.max_entry_bytes + 1024))
+            else:
+                target.writestr(item, source.read(item))
+    assert bomb.stat().st_size < 2_000_000
+    with pytest.raises(InputError, match="corrupt or unreadable DOCX.*beyond"):
+        read_document(bomb)
+    result = ingest_paths([tmp_path / "in"], tmp_path / "corpus")
+    assert [d.doc_id for d in result.documents] == ["good"]
+    assert [source for source, _ in result.failures] == [str(bomb)]
