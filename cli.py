@@ -49,7 +49,7 @@ _EXITS = (click.exceptions.Exit, typer.Exit)
 _ABORTS = (click.exceptions.Abort, typer.Abort)
 
 
-def _usage_line(exc: Exception) -> str:
+def _usage_line(exc: click.ClickException | typer_click.ClickException) -> str:
     """One line for a usage mistake: the command, what is wrong, and where to read more."""
     context = getattr(exc, "ctx", None)
     command = context.command_path if context is not None else "matrixcoder"

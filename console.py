@@ -21,19 +21,19 @@ err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Print a table: boxed in a terminal, tab-separated (with a header line) when piped."""
-    rows = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+    cells = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
     if console.is_terminal:
         table = Table(title=title, title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
+        for line in cells:
+            table.add_row(*line)
         console.print(table)
         return
     print(f"# {title}")
     print("\t".join(columns))
-    for row in rows:
-        print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+    for line in cells:
+        print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in line))
 
 
 def progress() -> Progress:

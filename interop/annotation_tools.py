@@ -107,18 +107,18 @@ def read_task_units(units: str | Path, codebook: Codebook, predictions: str | Pa
     known = set(codebook.label_ids)
     for number, record in read_jsonl(predictions) if predictions else ():
         where = f"{predictions}:{number}"
-        unit = found.get(record.get("unit_id"))
-        if unit is None:
+        predicted = found.get(str(record.get("unit_id")))
+        if predicted is None:
             raise InputError(where, f"prediction for unit '{record.get('unit_id')}', which is not in {units}")
         codes, scores = record.get("codes"), record.get("scores") or {}
         if not isinstance(codes, list) or not isinstance(scores, dict) or any(code not in known for code in codes):
             raise InputError(where, "'codes' must list codebook ids and 'scores' map ids to probabilities")
-        found[unit.unit_id] = TaskUnit(
-            unit.doc_id,
-            unit.unit_id,
-            unit.text,
-            unit.start,
-            unit.end,
+        found[predicted.unit_id] = TaskUnit(
+            predicted.doc_id,
+            predicted.unit_id,
+            predicted.text,
+            predicted.start,
+            predicted.end,
             tuple(codes),
             {code: float(scores[code]) for code in codes if isinstance(scores.get(code), (int, float))},
         )
@@ -178,7 +178,7 @@ def export_prodigy(units: Iterable[TaskUnit], codebook: Codebook, out: str | Pat
     options = [{"id": label.id, "text": f"{label.id} – {label.name}"} for label in codebook.labels]
     records = []
     for unit in units:
-        suggested = ", ".join(f"{code} {unit.scores.get(code, 0):.2f}" for code in unit.codes) if unit.codes else ""
+        suggested = ", ".join(f"{code} {(unit.scores or {}).get(code, 0):.2f}" for code in unit.codes) if unit.codes else ""
         record = unit.fields() | {"options": options, "accept": list(unit.codes or ())}
         records.append(record | {"meta": {"unit": unit.unit_id} | ({"suggested": suggested} if suggested else {})})
     write_jsonl(out, records)
@@ -315,7 +315,8 @@ def _doccano_lines(collector: _Collector, where: str, lines: list[str], coder: s
 
 def _doccano_record(collector: _Collector, where: str, record: dict, coder: str) -> None:
     # doccano keeps extra import fields top-level or, in some versions, under "meta".
-    fields = (record.get("meta") if isinstance(record.get("meta"), dict) else {}) | record
+    meta = record.get("meta")
+    fields = (meta if isinstance(meta, dict) else {}) | record
     labels = record.get("label", record.get("labels")) or []
     collector.add(where, _task_unit(where, fields), labels, coder)
 

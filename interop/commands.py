@@ -16,6 +16,7 @@ import typer
 from matrixcoder.console import console, err_console, print_table
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import check_output_file, write_jsonl
+from matrixcoder.interop import annotation_tools as tools
 from matrixcoder.interop.qdpx_import import (
     CrlfCount,
     ImportConfig,
@@ -27,7 +28,6 @@ from matrixcoder.interop.qdpx_import import (
     write_mapping,
 )
 from matrixcoder.interop.refi_qda import write_qdc
-from matrixcoder.interop import annotation_tools as tools
 from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.coded_units import CodedUnit
 from matrixcoder.labels.counts import coding_summary

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Set as AbstractSet
 from http import HTTPStatus
 from importlib import resources
 from urllib.parse import quote, urlencode
@@ -72,7 +73,7 @@ class Guard:
         csrf: The CSRF token embedded in every page.
     """
 
-    def __init__(self, app: ASGIApp, hosts: set[str] | None, token: str | None, csrf: str) -> None:
+    def __init__(self, app: ASGIApp, hosts: AbstractSet[str] | None, token: str | None, csrf: str) -> None:
         self.app = app
         self.hosts = hosts
         self.token = token
@@ -304,7 +305,7 @@ def create_app(  # noqa: C901  (the routes are small closures over the session)
         Route("/api/retrain", retrain, methods=["POST"]),
         Route("/api/retrain", retrain_status, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})  # type: ignore[dict-item]  # Starlette types handlers by Exception
     return Guard(app, hosts, token, csrf)
 
 

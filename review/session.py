@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,7 +101,7 @@ class ReviewSession:
         embedder,
         store: ReviewStore,
         coder: str,
-        rules: list[Ruling] = (),
+        rules: Sequence[Ruling] = (),
         examples: Path | None = None,
         models_dir: Path | None = None,
         train_config: dict | None = None,
@@ -124,7 +125,7 @@ class ReviewSession:
             if unit["doc_id"] not in by_doc:
                 raise InputError(unit["unit_id"], f"unit of unknown document {unit['doc_id']}")
             by_doc[unit["doc_id"]].append(unit)
-        ordered = []
+        ordered: list[dict] = []
         for document in self.documents:
             rows = sorted(by_doc[document["doc_id"]], key=lambda u: (u.get("start") or 0, u["unit_id"]))
             document["rows"] = (len(ordered), len(ordered) + len(rows))
@@ -313,14 +314,14 @@ class ReviewSession:
                 }
             )
         alliances: dict[str, dict] = {}
-        for row in rows:
+        for document in rows:
             total = alliances.setdefault(
-                row["alliance"],
-                {"alliance": row["alliance"], "documents": 0, "units": 0, "reviewed": 0, "accepted": 0, "rejected": 0, "added": 0},
+                document["alliance"],
+                {"alliance": document["alliance"], "documents": 0, "units": 0, "reviewed": 0, "accepted": 0, "rejected": 0, "added": 0},
             )
             total["documents"] += 1
             for key in ("units", "reviewed", "accepted", "rejected", "added"):
-                total[key] += row[key]
+                total[key] += document[key]
         return {
             "documents": rows,
             "alliances": sorted(alliances.values(), key=lambda a: a["alliance"]),
@@ -370,7 +371,7 @@ class ReviewSession:
         state = self.states().get(unit_id) or UnitState()
         if action == "accept" and code not in suggested:
             action = "add"
-        if action == "reject" and code not in suggested and state.codes.get(code) not in ("accepted", "added"):
+        if action == "reject" and code not in suggested and (code is None or state.codes.get(code) not in ("accepted", "added")):
             raise ValueError(f"{code} is neither suggested nor given to this unit; nothing to reject")
         with self._lock:
             self.store.remember_document(
@@ -421,6 +422,7 @@ class ReviewSession:
 
         try:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            assert self.models_dir is not None and self.examples is not None  # start_retrain checked both
             out = Path(self.models_dir) / f"review-{stamp}"
             bundle = self.model.bundle
             result = retrain(

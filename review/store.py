@@ -128,7 +128,7 @@ def replay(decisions: Iterable[Decision]) -> dict[str, UnitState]:
             # Accepted codes are taken back (rejected), added ones dropped: the unit carries none.
             state.codes = {code: "rejected" for code, status in state.codes.items() if status != "added"}
             state.no_code = True
-        else:
+        elif decision.code is not None:  # only "none" decisions carry no code
             state.codes[decision.code] = _STATUS[decision.action]
             state.no_code = state.no_code and decision.action == "reject"
     return {unit: state for unit, state in states.items() if state.history}
@@ -197,7 +197,7 @@ class ReviewStore:
                 (self._last_id,),
             ).fetchall()
             for row in rows:
-                decision = Decision(*row[:8], json.loads(row[8]), row[9])
+                decision = Decision(*row[:8], suggestion=json.loads(row[8]), undoes=row[9])  # type: ignore[misc]
                 self._rows[decision.coder].append(decision)
                 self._states.pop(decision.coder, None)
                 self._last_id = decision.id
