@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,13 +102,7 @@ def _collect(paths: list[Path], follow_symlinks: bool) -> tuple[list[tuple[Path,
     result, files = IngestResult(), []
     for path in paths:
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                relative = file.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts):
-                    continue
-                if not follow_symlinks and _through_symlink(path, relative):
-                    result.notes.append(f"{file}: symbolic link, skipped (--follow-symlinks reads it)")
-                    continue
+            for file in _files_below(path, follow_symlinks, result):
                 if file.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append((file, path))
                 else:
@@ -119,14 +114,43 @@ def _collect(paths: list[Path], follow_symlinks: bool) -> tuple[list[tuple[Path,
     return files, result
 
 
-def _through_symlink(root: Path, relative: Path) -> bool:
-    """Whether ``root/relative`` is a link or lies in a linked folder below ``root``."""
-    current = root
-    for part in relative.parts:
-        current = current / part
-        if current.is_symlink():
-            return True
-    return False
+def _files_below(root: Path, follow_symlinks: bool, result: IngestResult) -> list[Path]:
+    """The files below ``root``, hidden ones left out; links (to files or folders) only when followed.
+
+    A skipped link is a note, a file name that is not valid UTF-8 a failure: it could not be
+    stored, and one such name must not cost the batch.
+    """
+    found = []
+    for folder, subfolders, names in os.walk(root, followlinks=follow_symlinks):
+        here = Path(folder)
+        kept = []
+        for name in sorted(subfolders):
+            if name.startswith("."):
+                continue
+            if (here / name).is_symlink() and not follow_symlinks:
+                result.notes.append(f"{here / name}: symbolic link to a folder, skipped (--follow-symlinks reads it)")
+                continue
+            kept.append(name)
+        subfolders[:] = kept
+        for name in sorted(names):
+            path = here / name
+            if name.startswith(".") or not (path.is_file() or path.is_symlink()):
+                continue
+            if path.is_symlink() and not follow_symlinks:
+                result.notes.append(f"{path}: symbolic link, skipped (--follow-symlinks reads it)")
+            elif not _utf8(str(path)):
+                result.failures.append((repr(str(path))[1:-1], "file name is not valid UTF-8; rename the file"))
+            elif path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _attribute(attributor: AllianceAttributor, assigned: dict[str, str], file: Path, root: Path, text: str) -> str | None:

@@ -196,7 +196,7 @@ def score(
     """
     from matrixcoder.inference.corpus_reader import open_corpus
     from matrixcoder.inference.score import Engine as ScoringEngine
-    from matrixcoder.inference.score import score_corpus
+    from matrixcoder.inference.score import score_corpus, work_folder
 
     if master is not None and engine is not Engine.spark:
         raise InputError("--master", "only applies with --engine spark")
@@ -214,7 +214,12 @@ def score(
         from matrixcoder.inference.local_engine import LocalEngine
 
         runner = LocalEngine(predictor)
-    result = score_corpus(reader, runner, book, out, force=force)
+    try:
+        result = score_corpus(reader, runner, book, out, force=force)
+    except KeyboardInterrupt:
+        kept = "finished batches are kept in " + str(work_folder(Path(out))) if engine is Engine.local else "nothing is kept"
+        print(f"matrixcoder: score interrupted; {kept}: run the same command again to resume", file=sys.stderr)
+        raise typer.Exit(130) from None
     table = result.approach_table
     print_table(
         f"Approaches on micro-credentials in each alliance (N = {len(table) - 1})", list(table.columns), table.itertuples(index=False)

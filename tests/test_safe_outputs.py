@@ -450,11 +450,6 @@ def test_symlink_to_a_file_outside_is_skipped_with_a_note(monkeypatch, capsys, t
     assert documents.loc["link", "text"] == "Secret text from outside the folder."
 
 
-@pytest.mark.xfail(
-    reason="corpus/ingest.py: Path.rglob (Python 3.11) never enters a linked folder, so its files are skipped "
-    "without the note, and --follow-symlinks does not read them either",
-    strict=True,
-)
 def test_symlink_to_a_folder_outside_is_noted_and_read_with_follow(monkeypatch, capsys, tmp_path, docs):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -485,11 +480,6 @@ def test_a_million_character_line_ingests(monkeypatch, capsys, tmp_path):
     assert covered["end"].max() == 1_050_000 and covered["start"].min() == 0
 
 
-@pytest.mark.xfail(
-    reason="corpus/ingest.py (store): a file name that is not UTF-8 becomes a str with surrogate escapes, "
-    "and writing its 'source' into documents.parquet raises UnicodeEncodeError, losing the whole batch",
-    strict=True,
-)
 def test_file_name_that_is_not_utf8_does_not_cost_the_batch(monkeypatch, capsys, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

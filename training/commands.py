@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +35,13 @@ def train(
     # Imported here so that other commands start without loading the training stack.
     from matrixcoder.training.train import TrainConfig, train_model
 
-    result = train_model(examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook), force=force)
+    try:
+        result = train_model(
+            examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook), force=force
+        )
+    except KeyboardInterrupt:
+        print(f"matrixcoder: train interrupted; nothing was written to {out} (embeddings computed so far are cached)", file=sys.stderr)
+        raise typer.Exit(130) from None
     info = result.bundle.info
     print_table(
         f"Cross-validation, {cv_scheme_text(info['cv'])}: {info['training_data']['units']} units, "
