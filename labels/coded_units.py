@@ -12,7 +12,7 @@ from matrixcoder.errors import InputError
 from matrixcoder.fileio import read_jsonl
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["KEY_DIGITS", "CodedUnit", "read_coded_units", "unit_key", "unit_keys"]
+__all__ = ["KEY_DIGITS", "REVIEW_WEIGHT", "CodedUnit", "merge_training_units", "read_coded_units", "unit_key", "unit_keys"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,49 @@ def unit_key(doc_id: str, text: str) -> str:
 def unit_keys(doc_ids: Iterable[str], texts: Iterable[str]) -> str:
     """The units' keys, sorted and concatenated: what a bundle stores to recognise its training units."""
     return "".join(sorted({unit_key(str(doc_id), text) for doc_id, text in zip(doc_ids, texts, strict=True)}))
+
+
+# An analyst's reviewed unit counts as this many examples when a model learns from reviews.
+REVIEW_WEIGHT = 3
+
+
+def merge_training_units(
+    examples: list[CodedUnit],
+    reviewed: list[CodedUnit],
+    *,
+    coder: str = "A",
+    weight: int = REVIEW_WEIGHT,
+    prefer: dict[str, str] | None = None,
+) -> list[CodedUnit]:
+    """Training units: the examples of ``coder``, with reviewed units replacing and outweighing them.
+
+    Args:
+        examples: Hand-coded units; only ``coder``'s are kept.
+        reviewed: Reviewed units (any reviewer). A unit reviewed by several coders counts once,
+            with the codes of the coder named in ``prefer`` (else the first given).
+        coder: The coder name the training set is read with (``TrainConfig.coder``).
+        weight: Copies of each reviewed unit (1 = as much as one example).
+        prefer: unit_id -> reviewer whose codes to take when several reviewed it.
+
+    Returns:
+        Units all coded by ``coder``: examples not reviewed, then each reviewed unit ``weight``
+        times (the copies' unit ids end in ``~2``, ``~3``…).
+
+    Raises:
+        ValueError: ``weight`` below 1.
+    """
+    if weight < 1:
+        raise ValueError("weight must be at least 1")
+    chosen: dict[str, CodedUnit] = {}
+    for unit in reviewed:
+        if unit.unit_id not in chosen or (prefer or {}).get(unit.unit_id) == unit.coder:
+            chosen[unit.unit_id] = unit
+    replaced = {(unit.doc_id, unit.text) for unit in chosen.values()}
+    merged = [u for u in examples if u.coder == coder and (u.doc_id, u.text) not in replaced]
+    taken = {u.unit_id for u in merged}
+    for unit in chosen.values():
+        base = unit.unit_id if unit.unit_id not in taken else f"{unit.unit_id}~review"
+        for copy in range(1, weight + 1):
+            unit_id = base if copy == 1 else f"{base}~{copy}"
+            merged.append(CodedUnit(unit.doc_id, unit_id, unit.text, unit.codes, coder, unit.start, unit.end, unit.writer))
+    return merged

@@ -18,13 +18,12 @@ from pathlib import Path
 from matrixcoder.errors import InputError
 from matrixcoder.fileio import write_jsonl
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.labels.coded_units import CodedUnit, read_coded_units
+from matrixcoder.labels.coded_units import REVIEW_WEIGHT, CodedUnit, merge_training_units, read_coded_units
 from matrixcoder.review.store import ReviewStore
 
-__all__ = ["DEFAULT_WEIGHT", "merge_training_units", "retrain", "reviewed_units"]
+__all__ = ["retrain", "reviewed_units"]
 
 #: How many times a reviewed unit counts against one shipped example.
-DEFAULT_WEIGHT = 3
 
 
 def reviewed_units(store: ReviewStore, coders: Iterable[str] | None = None) -> list[CodedUnit]:
@@ -54,48 +53,6 @@ def _latest_coder(store: ReviewStore) -> dict[str, str]:
     return {unit_id: coder for unit_id, (_, coder) in latest.items()}
 
 
-def merge_training_units(
-    examples: list[CodedUnit],
-    reviewed: list[CodedUnit],
-    *,
-    coder: str = "A",
-    weight: int = DEFAULT_WEIGHT,
-    prefer: dict[str, str] | None = None,
-) -> list[CodedUnit]:
-    """Training units: the examples of ``coder``, with reviewed units replacing and outweighing them.
-
-    Args:
-        examples: Hand-coded units; only ``coder``'s are kept.
-        reviewed: Reviewed units (any reviewer). A unit reviewed by several coders counts once,
-            with the codes of the coder named in ``prefer`` (else the first given).
-        coder: The coder name the training set is read with (``TrainConfig.coder``).
-        weight: Copies of each reviewed unit (1 = as much as one example).
-        prefer: unit_id -> reviewer whose codes to take when several reviewed it.
-
-    Returns:
-        Units all coded by ``coder``: examples not reviewed, then each reviewed unit ``weight``
-        times (the copies' unit ids end in ``~2``, ``~3``…).
-
-    Raises:
-        ValueError: ``weight`` below 1.
-    """
-    if weight < 1:
-        raise ValueError("weight must be at least 1")
-    chosen: dict[str, CodedUnit] = {}
-    for unit in reviewed:
-        if unit.unit_id not in chosen or (prefer or {}).get(unit.unit_id) == unit.coder:
-            chosen[unit.unit_id] = unit
-    replaced = {(unit.doc_id, unit.text) for unit in chosen.values()}
-    merged = [u for u in examples if u.coder == coder and (u.doc_id, u.text) not in replaced]
-    taken = {u.unit_id for u in merged}
-    for unit in chosen.values():
-        base = unit.unit_id if unit.unit_id not in taken else f"{unit.unit_id}~review"
-        for copy in range(1, weight + 1):
-            unit_id = base if copy == 1 else f"{base}~{copy}"
-            merged.append(CodedUnit(unit.doc_id, unit_id, unit.text, unit.codes, coder, unit.start, unit.end, unit.writer))
-    return merged
-
-
 def retrain(
     store: ReviewStore,
     examples: str | Path,
@@ -104,7 +61,7 @@ def retrain(
     *,
     encoder: str | None,
     coder: str = "A",
-    weight: int = DEFAULT_WEIGHT,
+    weight: int = REVIEW_WEIGHT,
     progress: Callable[[str], None] = lambda message: None,
     config: dict | None = None,
 ):

@@ -19,10 +19,10 @@ from test_review_support import (
 
 from matrixcoder.interop.qdpx_import import import_qdpx
 from matrixcoder.labels import load_codebook
-from matrixcoder.labels.coded_units import CodedUnit, read_coded_units
+from matrixcoder.labels.coded_units import CodedUnit, merge_training_units, read_coded_units
 from matrixcoder.labels.rulings import read_rulings, rulings_by_code
 from matrixcoder.review.export import export_jsonl, export_qdpx
-from matrixcoder.review.learn import merge_training_units, reviewed_units
+from matrixcoder.review.learn import reviewed_units
 from matrixcoder.review.queue import ActiveQueue, label_margins, unit_uncertainty
 from matrixcoder.review.store import ReviewStore, replay
 

@@ -329,3 +329,23 @@ def test_examples_without_writers_keep_document_folds(trained):
     _, result = trained
     assert result.bundle.info["cv"]["scheme"] == "document" and not result.bundle.metrics["within_writer"]
     assert "within-writer figure" in result.bundle.card
+
+
+def test_train_learns_from_reviewed_units_beside_the_examples(fake_env):
+    """`train --reviewed` merges an analyst's decisions in: they replace their examples and count N times."""
+    from typer.testing import CliRunner
+
+    from matrixcoder.cli import app
+
+    examples = write_examples(fake_env / "examples.jsonl")
+    first = json.loads(examples.read_text().splitlines()[0])
+    reviewed = fake_env / "reviewed.jsonl"
+    reviewed.write_text(json.dumps(first | {"codes": ["CB4"], "coder": "ana"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["train", str(examples), "--out", str(fake_env / "model"), "--reviewed", str(reviewed), "--reviewed-weight", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    merged = [json.loads(line) for line in (fake_env / "model-examples.jsonl").read_text().splitlines()]
+    copies = [u for u in merged if u["text"] == first["text"] and u["doc_id"] == first["doc_id"]]
+    assert [u["codes"] for u in copies] == [["CB4"], ["CB4"]] and {u["coder"] for u in copies} == {"A"}
+    assert len(merged) == len(examples.read_text().splitlines()) + 1

@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from matrixcoder.console import console, print_table
+from matrixcoder.fileio import check_output_file, write_jsonl
 from matrixcoder.labels.codebook import load_codebook
+from matrixcoder.labels.coded_units import REVIEW_WEIGHT, merge_training_units, read_coded_units
 from matrixcoder.models.card import cv_scheme_text
 from matrixcoder.options import CodebookOption, ForceOption
 
@@ -29,12 +31,25 @@ def train(
     ] = None,
     coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
     codebook: CodebookOption = None,
+    reviewed: Annotated[
+        Path | None,
+        typer.Option(
+            "--reviewed",
+            metavar="JSONL",
+            help="Reviewed units (e.g. 'matrixcoder review export DB --format jsonl'): they replace their examples and count --reviewed-weight times.",
+        ),
+    ] = None,
+    reviewed_weight: Annotated[
+        int, typer.Option("--reviewed-weight", min=1, help="How many examples one reviewed unit counts as.")
+    ] = REVIEW_WEIGHT,
     force: ForceOption = False,
 ) -> None:
     """Cross-validate (leave one writer out when the examples name writers), fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
     # Imported here so that other commands start without loading the training stack.
     from matrixcoder.training.train import TrainConfig, train_model
 
+    if reviewed is not None:
+        examples = _with_reviews(examples, reviewed, reviewed_weight, out, coder, codebook, force)
     try:
         result = train_model(
             examples, out, TrainConfig(encoder=encoder, coder=coder, compare=compare), load_codebook(codebook), force=force
@@ -81,6 +96,20 @@ def train(
         f"Model written to {out} (features: {info['features']}; zero-shot labels: {', '.join(fallback) or 'none'}); "
         f"card: {out / 'MODEL.md'}; MLflow run {info['mlflow']['run_id']}"
     )
+
+
+def _with_reviews(examples: Path, reviewed: Path, weight: int, out: Path, coder: str, codebook: Path | None, force: bool) -> Path:
+    """Merge the reviewed units into the examples, into ``OUT-examples.jsonl`` beside the model.
+
+    The merged file is what the model learns from, so its card and MLflow run point at it.
+    """
+    book = load_codebook(codebook)
+    merged_file = out.with_name(out.name + "-examples.jsonl")
+    check_output_file(merged_file, force=force, inputs=[examples, reviewed])
+    merged = merge_training_units(read_coded_units(examples, book), read_coded_units(reviewed, book), coder=coder, weight=weight)
+    write_jsonl(merged_file, (unit.to_json() for unit in merged))
+    console.print(f"Learning from {examples} with {reviewed} (each reviewed unit × {weight}): {merged_file}")
+    return merged_file
 
 
 def _figures(figures: dict | None) -> list[str]:
