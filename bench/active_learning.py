@@ -134,7 +134,7 @@ def run_writer(writer, data, vectors, budgets, weight, C, seed, log) -> dict:
     def score(model) -> dict:
         predicted, _, _ = predict(model, vectors[test], thresholds, gate)
         report = multilabel_report(Y[test], predicted, data.label_ids)
-        return {"kappa": round(report["mean_kappa"], 4), "micro_f1": round(report["micro_f1"], 4)}
+        return {"kappa": round(report.mean_kappa, 4), "micro_f1": round(report.micro_f1, 4)}
 
     start = fit([])
     result = {"writer": writer, "pool": len(pool), "test": len(test), "start": score(start), "queue": {}, "random": {}}

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from functools import partial
 
 import numpy as np
 
@@ -37,10 +36,10 @@ from matrixcoder.console import print_table
 from matrixcoder.encoding import embeddings
 from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.labels.codebook import load_codebook
-from matrixcoder.training.cv import System, cross_validate, evaluate
+from matrixcoder.training.cv import cross_validate, score_out_of_fold
 from matrixcoder.training.data import load_training_set
 from matrixcoder.training.default_model import DEFAULT_EXAMPLES
-from matrixcoder.training.model import MatrixModel
+from matrixcoder.training.recipe import Recipe
 from matrixcoder.training.zeroshot import label_prompts
 
 
@@ -66,15 +65,16 @@ def main() -> None:
     for config in args.configs:
         features, C, scale = config.split(":")
         X = UnitBatch(data.texts, vectors * float(scale))
-        system = System(config, partial(MatrixModel, features, float(C), fallback, prototypes), ~fallback, gated=True)
+        # Folds of whole writer groups (below), so the recipe's own fold settings are not used.
+        system = Recipe(features, float(C), fallback, by_writer=True, n_splits=args.groups, random_state=0).system(prototypes, config)
         start = time.perf_counter()
-        report = evaluate(cross_validate(X, data.Y, folds, [system])[0], data.Y, folds, data.label_ids)
+        report = score_out_of_fold(cross_validate(X, data.Y, folds, [system])[0], data.Y, folds, data.label_ids)
         rows.append(
             [
                 config,
-                f"{report['mean_kappa']:.3f}",
-                f"{report['macro_f1']:.3f}",
-                f"{report['micro_f1']:.3f}",
+                f"{report.mean_kappa:.3f}",
+                f"{report.macro_f1:.3f}",
+                f"{report.micro_f1:.3f}",
                 f"{time.perf_counter() - start:.0f}",
             ]
         )

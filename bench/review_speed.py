@@ -115,7 +115,7 @@ def main() -> None:
             units,
             codebook,
             bundle,
-            RandomEmbedder(bundle.info["encoder"]["dim"]),
+            RandomEmbedder(bundle.info.encoder.dim),
             ReviewStore(Path(tmp) / "review.db"),
             "bench",
             rules=load_rules(codebook.label_ids),

@@ -69,7 +69,7 @@ def main() -> None:
         corpus = open_corpus(args.corpus or demo_corpus(tmp / "corpus"))
         texts = [text for batch in corpus.unit_batches(4096) for text in batch.column("text").to_pylist()]
         bundle = resolve_model(args.model, codebook)
-        encoder = embeddings.load_encoder(bundle.info["encoder"]["name"])
+        encoder = embeddings.load_encoder(bundle.info.encoder.name)
         encoder.encode(texts[:32])  # load the model and warm up, outside every timing
         engine = LocalEngine(Predictor(bundle, embeddings.Embedder(encoder, embeddings.EmbeddingCache(tmp / "cache.sqlite"))))
         # The encoder is timed before and after the cold run and its better time kept: on a shared

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from matrixcoder.corpus.readers import Document
+
 if TYPE_CHECKING:
     import spacy
-
-    from matrixcoder.corpus.readers import Document
 
 __all__ = ["CHUNK_CHARS", "Unit", "chunks", "segment", "sentence_spans"]
 

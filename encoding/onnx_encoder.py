@@ -24,15 +24,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from matrixcoder.encoding.sentence_encoder import SentenceEncoder
 from matrixcoder.fileio import atomic_path
 from matrixcoder.home import home
-
-if TYPE_CHECKING:
-    from matrixcoder.encoding.embeddings import SentenceEncoder
 
 __all__ = ["RECIPE", "OnnxEncoder"]
 

@@ -50,8 +50,8 @@ def agreement(
 ) -> None:
     """Human coders among themselves: kappa, Krippendorff's alpha, Gwet's AC1 per label, with 95% intervals."""
     _check_out(out, "agreement", force)
+    from matrixcoder.evaluation.coding_agreement import BootstrapConfig
     from matrixcoder.evaluation.human_agreement import agreement_report, human_agreement
-    from matrixcoder.evaluation.multilabel import BootstrapConfig
 
     book = load_codebook(codebook)
     _, result, confusion = human_agreement(coded, book, BootstrapConfig(n_resamples=resamples, seed=seed))
@@ -95,9 +95,9 @@ def diagnose(
     """Overlapping definitions, codes confused in practice, rare codes, empty dimensions, and suggestions."""
     _check_out(out, "diagnose", force)
     from matrixcoder.encoding.embeddings import load_encoder
+    from matrixcoder.evaluation.coding_agreement import coding_table
     from matrixcoder.evaluation.diagnostics import diagnose as run_diagnose
     from matrixcoder.evaluation.diagnostics import diagnosis_report
-    from matrixcoder.evaluation.multilabel import coding_table
     from matrixcoder.labels.coded_units import read_coded_units
 
     book = load_codebook(codebook)
@@ -126,9 +126,9 @@ def evaluate(
     """The model as one more coder: against each human and the gold, beside human-vs-human agreement."""
     _check_out(out, "evaluate", force)
     from matrixcoder.errors import InputError
+    from matrixcoder.evaluation.coding_agreement import BootstrapConfig, coding_table
     from matrixcoder.evaluation.held_out import model_codes
     from matrixcoder.evaluation.model_vs_human import MODEL, evaluate_model, evaluation_report
-    from matrixcoder.evaluation.multilabel import BootstrapConfig, coding_table
     from matrixcoder.labels.coded_units import read_coded_units
     from matrixcoder.training.default_model import resolve_model
 

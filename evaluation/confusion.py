@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matrixcoder.evaluation.multilabel import CodingTable
+from matrixcoder.evaluation.coding_agreement import CodingTable
 
 __all__ = ["NONE", "Confusion", "ConfusionExample", "code_confusions"]
 

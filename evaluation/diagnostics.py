@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from matrixcoder.encoding.embeddings import TextEncoder
+from matrixcoder.evaluation.coding_agreement import AgreementResult, BootstrapConfig, CodingTable, label_agreement
 from matrixcoder.evaluation.confusion import NONE, Confusion, code_confusions
 from matrixcoder.evaluation.human_agreement import RARE_UNITS
 from matrixcoder.evaluation.model_vs_human import MODEL
-from matrixcoder.evaluation.multilabel import AgreementResult, BootstrapConfig, CodingTable, label_agreement
 from matrixcoder.evaluation.plots import TENTATIVE
 from matrixcoder.evaluation.reports import Report, Section, Table
 from matrixcoder.labels.codebook import Codebook

@@ -10,8 +10,8 @@ sha256 of its text (:func:`unit_key`); the bundle records its training units' ke
 
 Units the model saw are cross-fitted when the training file is at hand (the coded file itself
 or the path the bundle names, recognised by the sha256 the bundle records): the bundle's training
-recipe (features, C, zero-shot labels, folds by writer or by document as it was trained, seed) is
-cross-validated again on it, and each unit gets the codes of the fold model that did not see its
+recipe (features, C, zero-shot labels, folds by writer or by document as it was trained, seed;
+``training.recipe.Recipe``, the one ``train`` used) is cross-validated again on it, and each unit gets the codes of the fold model that did not see its
 writer or document, with thresholds and relevance gate cross-fitted on the other folds
 (``training.cv.cross_fitted``). Without the training file they are excluded: their rows of
 ``codes`` are masked. Units the model never saw are scored by the bundle itself.
@@ -21,21 +21,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from matrixcoder.encoding import embeddings
+from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.errors import InputError
-from matrixcoder.evaluation.multilabel import CodingTable
+from matrixcoder.evaluation.coding_agreement import CodingTable
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.coded_units import KEY_DIGITS, unit_key
 from matrixcoder.models.bundle import ModelBundle
-from matrixcoder.training.data import TrainingSet
+from matrixcoder.models.predictor import Predictor
+from matrixcoder.training.cv import cross_fitted, cross_validate
+from matrixcoder.training.data import TrainingSet, load_training_set
+from matrixcoder.training.recipe import Recipe
+from matrixcoder.training.zeroshot import label_prompts
 
 __all__ = ["ModelCodes", "model_codes"]
-
-# Hex digits kept of a unit key: 48 bits, so that a bundle can list every training unit in
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,11 @@ def _training_set(path: str | Path, codebook: Codebook, bundle: ModelBundle) -> 
 
     The coded file itself is tried first: it is often the training file, moved or renamed.
     """
-    from matrixcoder.training.data import load_training_set
-
-    recorded = bundle.info["training_data"]
-    candidates = [Path(path)] + ([Path(recorded["path"])] if recorded.get("path") else [])
+    recorded = bundle.info.training_data
+    candidates = [Path(path)] + ([Path(recorded.path)] if recorded.path else [])
     for candidate in candidates:
-        if candidate.is_file() and _sha256(candidate) == recorded["sha256"]:
-            return load_training_set(candidate, codebook, recorded["coder"])
+        if candidate.is_file() and _sha256(candidate) == recorded.sha256:
+            return load_training_set(candidate, codebook, recorded.coder)
     return None
 
 
@@ -112,10 +113,10 @@ def _trained_keys(training: TrainingSet | None, bundle: ModelBundle) -> set[str]
     """Keys of the units the model was trained on: from its training file, else from the bundle; None if neither."""
     if training is not None:
         return {unit_key(doc_id, text) for doc_id, text in zip(training.doc_ids, training.texts, strict=True)}
-    stored = bundle.info["training_data"].get("unit_keys")
+    stored = bundle.info.training_data.unit_keys
     if stored is None:
         return None
-    if not isinstance(stored, str) or len(stored) % KEY_DIGITS:
+    if len(stored) % KEY_DIGITS:
         raise InputError(bundle.path or "model", "damaged model bundle (training_data.unit_keys is not a list of unit keys)")
     return {stored[i : i + KEY_DIGITS] for i in range(0, len(stored), KEY_DIGITS)}
 
@@ -133,19 +134,17 @@ def _cross_fit(
 
 def _score(bundle: ModelBundle, table: CodingTable, rows: np.ndarray, decisions: np.ndarray) -> None:
     """Fill ``decisions`` for ``rows`` (units the model never saw) with the bundle's own codes."""
-    from matrixcoder.models.predictor import Predictor
-
     units = np.flatnonzero(rows)
     if len(units):
         decisions[units] = Predictor.from_bundle(bundle).score([table.texts[i] for i in units], "scoring units").predicted
 
 
 def _name(bundle: ModelBundle) -> str:
-    return bundle.info.get("name", str(bundle.path))
+    return bundle.info.name
 
 
 def _recorded_path(bundle: ModelBundle) -> str:
-    return bundle.info["training_data"].get("path") or "(path not recorded)"
+    return bundle.info.training_data.path or "(path not recorded)"
 
 
 def _nothing_left(n_units: int, bundle: ModelBundle) -> str:
@@ -173,7 +172,7 @@ def _overlap(bundle: ModelBundle, n_units: int, n_trained: int | None, n_folds: 
         return f"None of the {n_units} gold units were in the model's training data (matched by document id and text): all scored by the bundle"
     if n_folds:
         assert training is not None  # folds are only run on the training file
-        held = "writer" if _by_writer(bundle) else "document"
+        held = "writer" if bundle.info.cv.by_writer else "document"
         scheme = "leave-one-writer-out cross-validation" if held == "writer" else f"{n_folds}-fold cross-validation by document"
         handled = (
             f"scored by cross-fitting, the bundle's recipe re-trained by {scheme} on its training file "
@@ -188,51 +187,28 @@ def _overlap(bundle: ModelBundle, n_units: int, n_trained: int | None, n_folds: 
 
 def _card_note(bundle: ModelBundle, n_folds: int) -> str:
     """Why these figures need not match MODEL.md, which a reader will set beside them."""
-    cv, data = bundle.info.get("cv", {}), bundle.info["training_data"]
-    repeats = cv.get("n_repeats", 1)
-    if _by_writer(bundle):
-        card = f"leave-one-writer-out cross-validation ({cv.get('n_splits', '?')} writers)"
+    cv, data = bundle.info.cv, bundle.info.training_data
+    if cv.by_writer:
+        card = f"leave-one-writer-out cross-validation ({cv.n_splits} writers)"
     else:
-        averaged = f"the mean over {repeats} repeats of " if repeats > 1 else ""
-        card = f"{averaged}{cv.get('n_splits', '?')}-fold cross-validation by document"
+        averaged = f"the mean over {cv.n_repeats} repeats of " if cv.n_repeats > 1 else ""
+        card = f"{averaged}{cv.n_splits}-fold cross-validation by document"
     here = "a fold model that did not see it (one cross-fitting, no repeats) or, if the model never saw it, by the bundle"
     here = here if n_folds else "the bundle"
     return (
-        f"These figures differ from MODEL.md's: MODEL.md reports {card} against coder {data['coder']}'s codes on all "
-        f"{data.get('units', '?')} training units; here each unit is coded once, by {here}, and compared with the "
+        f"These figures differ from MODEL.md's: MODEL.md reports {card} against coder {data.coder}'s codes on all "
+        f"{data.units} training units; here each unit is coded once, by {here}, and compared with the "
         "gold standard and each coder on the units both sides coded"
     )
 
 
 def _out_of_fold(training: TrainingSet, codebook: Codebook, bundle: ModelBundle) -> tuple[np.ndarray, int]:
-    """Cross-validate the bundle's recipe on its own training units; cross-fitted decisions per unit."""
-    from matrixcoder.encoding import embeddings
-    from matrixcoder.encoding.batch import UnitBatch
-    from matrixcoder.training.cv import System, cross_fitted, cross_validate
-    from matrixcoder.training.model import MatrixModel
-    from matrixcoder.training.zeroshot import label_prompts
-
-    info = bundle.info
-    embedder = embeddings.default_embedder(embeddings.load_encoder(info["encoder"]["name"]))
+    """Cross-validate the bundle's recipe on its own training units, one repeat of its own fold
+    scheme (by writer when it was trained so); cross-fitted decisions per unit."""
+    recipe = Recipe.from_info(bundle.info)
+    embedder = embeddings.default_embedder(embeddings.load_encoder(bundle.info.encoder.name))
     X = UnitBatch(training.texts, embedder.embed(training.texts, "embedding units"))
     prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
-    fallback = np.array([label["mode"] == "zero-shot" for label in info["labels"]])
-    folds = _folds(training, bundle)
-    system = System("model", partial(MatrixModel, info["features"], info["config"]["C"], fallback, prototypes), ~fallback, gated=True)
-    oof = cross_validate(X, training.Y, folds, [system])[0]
+    folds = recipe.folds(training, n_repeats=1)
+    oof = cross_validate(X, training.Y, folds, [recipe.system(prototypes)])[0]
     return cross_fitted(oof, training.Y, folds), len(folds[0])
-
-
-def _by_writer(bundle: ModelBundle) -> bool:
-    """Whether the bundle was cross-validated by writer: its cross-fitting must hold out writers too."""
-    return bundle.info.get("cv", {}).get("scheme") == "writer"
-
-
-def _folds(training: TrainingSet, bundle: ModelBundle) -> list[list[np.ndarray]]:
-    """The bundle's own fold scheme, one repeat: by writer when it was trained so, else by document."""
-    from matrixcoder.training import folds
-
-    if _by_writer(bundle):
-        return folds.writer_folds(training.writers)
-    cv, config = bundle.info["cv"], bundle.info["config"]
-    return folds.document_folds(training.doc_ids, training.Y, cv["n_splits"], 1, config["random_state"])

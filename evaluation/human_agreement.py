@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from matrixcoder.errors import InputError
-from matrixcoder.evaluation.confusion import Confusion, code_confusions
-from matrixcoder.evaluation.multilabel import (
+from matrixcoder.evaluation.coding_agreement import (
     AgreementResult,
     BootstrapConfig,
     CodingTable,
@@ -17,6 +16,7 @@ from matrixcoder.evaluation.multilabel import (
     coding_table,
     label_agreement,
 )
+from matrixcoder.evaluation.confusion import Confusion, code_confusions
 from matrixcoder.evaluation.plots import Interval, agreement_figure, confusion_figure, prevalence_figure
 from matrixcoder.evaluation.reports import Plot, Report, Section, Table
 from matrixcoder.labels.codebook import Codebook

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matrixcoder.evaluation.confusion import Confusion, code_confusions
-from matrixcoder.evaluation.multilabel import (
+from matrixcoder.evaluation.coding_agreement import (
     PAIR_STATISTICS,
     BootstrapConfig,
     CodingTable,
@@ -33,6 +32,7 @@ from matrixcoder.evaluation.multilabel import (
     PairResult,
     pair_agreement,
 )
+from matrixcoder.evaluation.confusion import Confusion, code_confusions
 from matrixcoder.evaluation.plots import Interval, agreement_figure, confusion_figure, prevalence_figure
 from matrixcoder.evaluation.reports import Plot, Report, Section, Table
 from matrixcoder.labels.codebook import Codebook

@@ -28,7 +28,9 @@ class OutputFormat(str, enum.Enum):
     qdpx = "qdpx"
 
 
-class Engine(str, enum.Enum):
+class EngineName(str, enum.Enum):
+    """Where ``score`` runs (``--engine``)."""
+
     local = "local"
     spark = "spark"
 
@@ -128,7 +130,7 @@ def suggest(
         _no_documents(files, failures)
     predictor = _predictor(model, book)
     suggestions = suggest_for(documents, predictor, book)
-    _show_suggestions(suggestions, output, book, predictor.bundle.info["name"], out)
+    _show_suggestions(suggestions, output, book, predictor.bundle.info.name, out)
     for failure in failures:
         print(f"matrixcoder: error: {failure}", file=sys.stderr)
     if failures:
@@ -178,8 +180,8 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="Folder for the score tables.")],
     model: ModelOption = None,
     engine: Annotated[
-        Engine, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")
-    ] = Engine.local,
+        EngineName, typer.Option("--engine", help="Where to run: this machine, or Spark (mlflow.pyfunc.spark_udf).")
+    ] = EngineName.local,
     master: Annotated[
         str | None,
         typer.Option(
@@ -195,10 +197,9 @@ def score(
     An interrupted local run resumes where it stopped when started again with the same corpus, model and --out.
     """
     from matrixcoder.inference.corpus_reader import open_corpus
-    from matrixcoder.inference.score import Engine as ScoringEngine
-    from matrixcoder.inference.score import score_corpus, work_folder
+    from matrixcoder.inference.score import ScoringEngine, score_corpus, work_folder
 
-    if master is not None and engine is not Engine.spark:
+    if master is not None and engine is not EngineName.spark:
         raise InputError("--master", "only applies with --engine spark")
     # Checked before the model, which may have to be trained first.
     reader = open_corpus(corpus)
@@ -206,7 +207,7 @@ def score(
     book = load_codebook(codebook)
     predictor = _predictor(model, book)
     runner: ScoringEngine
-    if engine is Engine.spark:
+    if engine is EngineName.spark:
         from matrixcoder.inference.spark_engine import SparkEngine
 
         runner = SparkEngine(predictor.bundle, master)
@@ -217,7 +218,7 @@ def score(
     try:
         result = score_corpus(reader, runner, book, out, force=force)
     except KeyboardInterrupt:
-        kept = "finished batches are kept in " + str(work_folder(Path(out))) if engine is Engine.local else "nothing is kept"
+        kept = "finished batches are kept in " + str(work_folder(Path(out))) if engine is EngineName.local else "nothing is kept"
         print(f"matrixcoder: score interrupted; {kept}: run the same command again to resume", file=sys.stderr)
         raise typer.Exit(130) from None
     table = result.approach_table

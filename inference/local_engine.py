@@ -92,7 +92,7 @@ def _prepare(work: Path, key: dict) -> None:
 def _model_key(bundle: ModelBundle) -> str:
     """sha256 over what decides a unit's scores: the bundle's description (encoder fingerprint
     included) and its arrays."""
-    digest = hashlib.sha256(json.dumps(bundle.info, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(bundle.info.to_json(), sort_keys=True).encode())
     idf = bundle.tfidf.idf if bundle.tfidf is not None else None
     for array in (bundle.coef_embedding, bundle.coef_tfidf, idf, bundle.intercept, bundle.thresholds):
         if array is not None:

@@ -20,10 +20,10 @@ from matrixcoder.inference.corpus_reader import CorpusReader
 from matrixcoder.inference.summary import summarise
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["Engine", "ScoreResult", "score_corpus", "work_folder"]
+__all__ = ["ScoreResult", "ScoringEngine", "score_corpus", "work_folder"]
 
 
-class Engine(Protocol):
+class ScoringEngine(Protocol):
     """Something that writes a corpus's unit-score table."""
 
     def unit_scores(self, corpus: CorpusReader, work: Path, target: Path) -> None:
@@ -50,7 +50,7 @@ class ScoreResult:
     approach_table: pd.DataFrame
 
 
-def score_corpus(corpus: CorpusReader, engine: Engine, codebook: Codebook, out: str | Path, *, force: bool = False) -> ScoreResult:
+def score_corpus(corpus: CorpusReader, engine: ScoringEngine, codebook: Codebook, out: str | Path, *, force: bool = False) -> ScoreResult:
     """Score every unit of a corpus with ``engine`` and write the tables into ``out`` (atomically).
 
     Args:

@@ -21,11 +21,10 @@ import pyarrow.parquet as pq
 from matrixcoder.errors import InputError
 from matrixcoder.inference.aggregate import TOP_K, Aggregate, aggregate
 from matrixcoder.inference.corpus_reader import NO_ALLIANCE
-from matrixcoder.labels.approaches import FOOTER, alliance_coding
-from matrixcoder.labels.approaches import approach_table as table2
+from matrixcoder.labels.approaches import FOOTER, alliance_coding, approach_table
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["DOCUMENT_COLUMNS", "Summary", "approach_table", "summarise"]
+__all__ = ["DOCUMENT_COLUMNS", "ScoreSummary", "approach_frame", "summarise"]
 
 DOCUMENT_COLUMNS = ["doc_id", "alliance", "code", "dimension", "name", "confidence", "evidence_count", "evidence_units"]
 _READ_BATCH = 8192
@@ -34,7 +33,7 @@ _WRITE_BATCH = 10_000
 
 
 @dataclass(frozen=True)
-class Summary:
+class ScoreSummary:
     """What :func:`summarise` wrote, less the document codes (they can outgrow memory: read the CSV).
 
     Attributes:
@@ -50,7 +49,7 @@ class Summary:
     approach_table: pd.DataFrame
 
 
-def summarise(unit_scores: Path, alliances: dict[str, str], codebook: Codebook, folder: Path) -> Summary:
+def summarise(unit_scores: Path, alliances: dict[str, str], codebook: Codebook, folder: Path) -> ScoreSummary:
     """Write ``document_codes.csv``, ``alliance_matrix.csv`` and ``approach_table.csv``/``.md`` into ``folder``.
 
     Args:
@@ -68,23 +67,26 @@ def summarise(unit_scores: Path, alliances: dict[str, str], codebook: Codebook, 
             documents.add(batch.to_pandas())
         documents.close()
     matrix = _alliance_matrix(documents.alliances, codebook)
-    approaches = approach_table(matrix, codebook)
+    approaches = approach_frame(matrix, codebook)
     matrix.to_csv(folder / "alliance_matrix.csv", index=False)
     approaches.to_csv(folder / "approach_table.csv", index=False)
     (folder / "approach_table.md").write_text(_markdown(approaches), encoding="utf-8")
-    return Summary(documents.n_units, len(documents.finished), matrix, approaches)
+    return ScoreSummary(documents.n_units, len(documents.finished), matrix, approaches)
 
 
-def approach_table(matrix: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """The paper's Table 2 from the alliance matrix, computed as ``report approaches`` does
-    (an alliance shows a type when at least one of its units was predicted with it)."""
+def approach_frame(matrix: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """The paper's Table 2 from the alliance matrix, as the DataFrame written to ``approach_table.csv``.
+
+    It is computed as ``report approaches`` does, by :func:`~matrixcoder.labels.approaches.approach_table`
+    (an alliance shows a type when at least one of its units was predicted with it).
+    """
     if matrix.empty:
         # No document had an alliance: the table has only its header and an all-zero count row.
         return pd.DataFrame(
             [[FOOTER, *("0" for _ in codebook.approach_types), ""]],
             columns=["Alliance", *(a.name for a in codebook.approach_types), "Types per alliance"],
         )
-    return table2(alliance_coding(matrix.astype(str), codebook, "alliance matrix"), codebook).to_frame()
+    return approach_table(alliance_coding(matrix.astype(str), codebook, "alliance matrix"), codebook).to_frame()
 
 
 @dataclass

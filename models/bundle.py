@@ -11,7 +11,8 @@ Layout of ``models/<name>/``::
     MODEL.md                 the model card
 
 Arrays are read with ``allow_pickle=False`` and everything else is JSON: loading a bundle
-never unpickles anything.
+never unpickles anything. ``bundle.json`` is checked and typed by
+:class:`~matrixcoder.models.info.BundleInfo`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.encoding.features import TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
+from matrixcoder.models.info import BUNDLE_FORMAT, RELEVANCE, BundleInfo, shown
 
+# BUNDLE_FORMAT and RELEVANCE live with BundleInfo; they stay importable from here.
 __all__ = ["BUNDLE_FORMAT", "RELEVANCE", "ModelBundle", "load_bundle", "save_bundle"]
-
-BUNDLE_FORMAT = "matrixcoder-model/1"
-# Name of the last row of the linear layer: the gate "this unit carries any code".
-RELEVANCE = "relevance"
 
 
 @dataclass
@@ -43,7 +42,7 @@ class ModelBundle:
     reaches ``thresholds[j]`` and its relevance reaches the last threshold.
 
     Attributes:
-        info: The content of ``bundle.json``.
+        info: The content of ``bundle.json``, checked and typed.
         coef_embedding: Rows × embedding dimension.
         coef_tfidf: Rows × TF-IDF vocabulary, or None without TF-IDF features.
         intercept: One per row.
@@ -54,7 +53,7 @@ class ModelBundle:
         path: Where it was loaded from.
     """
 
-    info: dict
+    info: BundleInfo
     coef_embedding: np.ndarray
     coef_tfidf: np.ndarray | None
     intercept: np.ndarray
@@ -66,7 +65,7 @@ class ModelBundle:
 
     @property
     def label_ids(self) -> list[str]:
-        return [label["id"] for label in self.info["labels"]]
+        return self.info.label_ids
 
     @property
     def rows(self) -> list[str]:
@@ -74,7 +73,7 @@ class ModelBundle:
 
     @property
     def fallback_labels(self) -> list[str]:
-        return [label["id"] for label in self.info["labels"] if label["mode"] == "zero-shot"]
+        return self.info.fallback_labels
 
     def probabilities(self, X: UnitBatch) -> np.ndarray:
         """Units × rows probabilities (labels, then relevance)."""
@@ -93,12 +92,12 @@ class ModelBundle:
         Raises:
             InputError: The codebook's content hash or labels differ.
         """
-        trained = self.info["codebook"]
+        trained = self.info.codebook
         if self.label_ids != codebook.label_ids:
             difference = _label_difference(self.label_ids, codebook.label_ids)
-        elif trained["content_hash"] != codebook.content_hash:
+        elif trained.content_hash != codebook.content_hash:
             difference = (
-                f"trained on codebook version {trained['version']} (hash {trained['content_hash'][:12]}), "
+                f"trained on codebook version {trained.version} (hash {trained.content_hash[:12]}), "
                 f"but {codebook.path} is version {codebook.version} (hash {codebook.content_hash[:12]})"
             )
         else:
@@ -121,15 +120,15 @@ def _label_difference(model: list[str], codebook: list[str]) -> str:
     return "labels differ: " + ", ".join(sides)
 
 
-def _few(labels: list[str], shown: int = 5) -> str:
-    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
-    return ", ".join(labels[:shown]) + more
+def _few(labels: list[str], limit: int = 5) -> str:
+    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
+    return ", ".join(labels[:limit]) + more
 
 
 def save_bundle(bundle: ModelBundle, folder: Path) -> None:
     """Write a bundle into ``folder``; callers make it atomic with :func:`~matrixcoder.fileio.atomic_path`."""
     (folder / "weights").mkdir(parents=True, exist_ok=True)
-    _write_json(folder / "bundle.json", bundle.info)
+    _write_json(folder / "bundle.json", bundle.info.to_json())
     _write_json(folder / "thresholds.json", dict(zip(bundle.rows, (round(float(t), 6) for t in bundle.thresholds), strict=False)))
     _write_json(folder / "metrics.json", bundle.metrics)
     np.save(folder / "weights" / "coef_embedding.npy", bundle.coef_embedding.astype(np.float32))
@@ -154,20 +153,17 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
         InputError: Not a bundle, damaged, or trained on another codebook.
     """
     path = Path(path)
-    info = _read_json(path, "bundle.json")
-    if not isinstance(info, dict) or info.get("format") != BUNDLE_FORMAT:
-        raise InputError(path / "bundle.json", f"not a matrixcoder model bundle (expected format {BUNDLE_FORMAT})")
-    _check_info(path / "bundle.json", info)
-    rows = [label["id"] for label in info["labels"]] + [RELEVANCE]
+    info = BundleInfo.from_json(_read_json(path, "bundle.json"), path / "bundle.json")
+    rows = [*info.label_ids, RELEVANCE]
     thresholds = _thresholds(path, _read_json(path, "thresholds.json"), rows)
     coef_embedding = _array(path, "coef_embedding")
     intercept = _array(path, "intercept")
     tfidf, coef_tfidf = None, None
-    if "tfidf" in info["features"]:
+    if "tfidf" in info.features:
         tfidf = TfidfFeatures(_vocabulary(path), _array(path, "idf"))
         coef_tfidf = _array(path, "coef_tfidf")
     shapes_ok = (
-        coef_embedding.shape == (len(rows), info["encoder"]["dim"])
+        coef_embedding.shape == (len(rows), info.encoder.dim)
         and intercept.shape == (len(rows),)
         and (
             tfidf is None
@@ -199,48 +195,6 @@ def load_bundle(path: str | Path, codebook: Codebook | None = None) -> ModelBund
     return bundle
 
 
-# What each field of bundle.json must hold: checked on load, so that a hand-edited or damaged
-# file is named with its field instead of failing later inside numpy with a traceback.
-_INFO_FIELDS = {
-    ("features",): str,
-    ("encoder", "name"): str,
-    ("encoder", "fingerprint"): str,
-    ("encoder", "dim"): int,
-    ("codebook", "version"): str,
-    ("codebook", "content_hash"): str,
-}
-_KIND_NAMES = {str: "text", int: "a whole number", list: "a list", dict: "an object"}
-
-
-def _check_info(file: Path, info: dict) -> None:
-    """Check the fields of ``bundle.json`` that loading and scoring rely on.
-
-    Raises:
-        InputError: A field is missing or of the wrong type.
-    """
-    for keys, kind in _INFO_FIELDS.items():
-        _field(file, info, keys, kind)
-    labels = _field(file, info, ("labels",), list)
-    for i, label in enumerate(labels):
-        if not isinstance(label, dict):
-            raise InputError(file, f"damaged model bundle (labels[{i}] must be an object)")
-        _field(file, label, ("id",), str, f"labels[{i}].")
-        _field(file, label, ("mode",), str, f"labels[{i}].")
-    ids = [label["id"] for label in labels]
-    if not ids or len(set(ids)) != len(ids) or RELEVANCE in ids:
-        raise InputError(file, "damaged model bundle ('labels' must be distinct label ids)")
-
-
-def _field(file: Path, content: dict, keys: tuple[str, ...], kind: type, prefix: str = ""):
-    """The value at ``keys`` (nested), refused unless it is of ``kind`` (a bool is no number)."""
-    value: object = content
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise InputError(file, f"damaged model bundle ('{prefix}{'.'.join(keys)}' must be {_KIND_NAMES[kind]}, not {_shown(value)})")
-    return value
-
-
 def _thresholds(path: Path, by_row: object, rows: list[str]) -> np.ndarray:
     """One probability per row; strings, NaN or missing rows would make every decision wrong.
 
@@ -256,7 +210,7 @@ def _thresholds(path: Path, by_row: object, rows: list[str]) -> np.ndarray:
     for row in rows:
         value = by_row[row]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-            raise InputError(file, f"damaged model bundle file (threshold of {row} is {_shown(value)}; expected a number from 0 to 1)")
+            raise InputError(file, f"damaged model bundle file (threshold of {row} is {shown(value)}; expected a number from 0 to 1)")
     return np.array([by_row[row] for row in rows], dtype=np.float64)
 
 
@@ -302,11 +256,6 @@ def _read_json(path: Path, name: str):
         raise InputError(path / name, "damaged model bundle file (not JSON)") from None
     except RecursionError:
         raise InputError(path / name, "damaged model bundle file (JSON nested too deeply)") from None
-
-
-def _shown(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _write_json(file: Path, content: object) -> None:

@@ -3,33 +3,32 @@
 from __future__ import annotations
 
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.models.bundle import RELEVANCE
+from matrixcoder.models.info import RELEVANCE, BundleInfo, CVInfo
 
-__all__ = ["render_card"]
+__all__ = ["cv_scheme_text", "render_card"]
 
 
-def render_card(info: dict, metrics: dict, thresholds: dict[str, float], codebook: Codebook) -> str:
+def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], codebook: Codebook) -> str:
     """Markdown for ``MODEL.md``.
 
     Args:
-        info: The bundle's ``bundle.json`` content.
+        info: The bundle's description (``bundle.json``).
         metrics: The bundle's ``metrics.json`` content.
         thresholds: Decision threshold per label and for relevance.
         codebook: The codebook the model was trained on (for label names).
     """
-    cv = info["cv"]
-    data = info["training_data"]
+    cv, data, encoder, book = info.cv, info.training_data, info.encoder, info.codebook
     selected = metrics["systems"][metrics["selected"]]
     lines = [
-        f"# Model card: {info['name']}",
+        f"# Model card: {info.name}",
         "",
-        f"Trained {info['created']} on `{data['path']}` (sha256 `{data['sha256'][:16]}…`), coder {data['coder']}: "
-        f"{data['units']} units from {data['documents']} documents, {data['empty_units']} of them coded empty.",
+        f"Trained {info.created} on `{data.path}` (sha256 `{data.sha256[:16]}…`), coder {data.coder}: "
+        f"{data.units} units from {data.documents} documents, {data.empty_units} of them coded empty.",
         "",
-        f"- Encoder: `{info['encoder']['name']}` (fingerprint `{info['encoder']['fingerprint'][:16]}…`, {info['encoder']['dim']} dimensions)",
-        f"- Codebook: {info['codebook']['name']} version {info['codebook']['version']} (hash `{info['codebook']['content_hash'][:16]}…`)",
-        f"- Features: {info['features']} (chosen by cross-validated macro-F1 among {', '.join(cv['feature_sets'])})",
-        f"- Heads: logistic regression per label, balanced class weights, C = {info['config']['C']}, Platt-calibrated on out-of-fold scores",
+        f"- Encoder: `{encoder.name}` (fingerprint `{encoder.fingerprint[:16]}…`, {encoder.dim} dimensions)",
+        f"- Codebook: {book.name} version {book.version} (hash `{book.content_hash[:16]}…`)",
+        f"- Features: {info.features} (chosen by cross-validated macro-F1 among {', '.join(cv.feature_sets)})",
+        f"- Heads: logistic regression per label, balanced class weights, C = {info.config.C}, Platt-calibrated on out-of-fold scores",
         f"- Relevance gate: {_gate_text(thresholds[RELEVANCE])}",
         f"- Cross-validation: {cv_scheme_text(cv)}; thresholds cross-fitted (tuned on the other folds only)",
         "",
@@ -45,16 +44,16 @@ def render_card(info: dict, metrics: dict, thresholds: dict[str, float], codeboo
         )
     lines += _within_writer(metrics.get("within_writer", {}), metrics["selected"])
     lines += _learning_curve(metrics.get("learning_curve", {}))
-    fallback = [label["id"] for label in info["labels"] if label["mode"] == "zero-shot"]
+    fallback = info.fallback_labels
     lines += [
         "",
         "## Zero-shot labels",
         "",
         (
-            f"Labels with fewer than {info['config']['min_positives']} positive units are scored by calibrated similarity "
+            f"Labels with fewer than {info.config.min_positives} positive units are scored by calibrated similarity "
             f"to their indicator text instead of a trained head: {', '.join(fallback)}."
             if fallback
-            else f"None: every label has at least {info['config']['min_positives']} positive units and a trained head."
+            else f"None: every label has at least {info.config.min_positives} positive units and a trained head."
         ),
         "",
         f"## Per label ({_headline_name(cv)})",
@@ -62,33 +61,33 @@ def render_card(info: dict, metrics: dict, thresholds: dict[str, float], codeboo
         "| label | name | mode | support (units) | precision | recall | F1 | kappa | threshold |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label in info["labels"]:
-        figures = selected["per_label"].get(label["id"])
-        name = codebook.label(label["id"]).name
+    for label in info.labels:
+        figures = selected["per_label"].get(label.id)
+        name = codebook.label(label.id).name
         if figures is None:
-            lines.append(f"| {label['id']} | {name} | {label['mode']} | 0 | – | – | – | – | {thresholds[label['id']]:.3f} |")
+            lines.append(f"| {label.id} | {name} | {label.mode} | 0 | – | – | – | – | {thresholds[label.id]:.3f} |")
             continue
         kappa = "–" if figures["kappa"] is None else f"{figures['kappa']:.3f}"
         lines.append(
-            f"| {label['id']} | {name} | {label['mode']} | {label['support']} | {figures['precision']:.3f} | "
-            f"{figures['recall']:.3f} | {figures['f1']:.3f} | {kappa} | {thresholds[label['id']]:.3f} |"
+            f"| {label.id} | {name} | {label.mode} | {label.support} | {figures['precision']:.3f} | "
+            f"{figures['recall']:.3f} | {figures['f1']:.3f} | {kappa} | {thresholds[label.id]:.3f} |"
         )
     lines += ["", "Macro figures average over labels with at least one positive unit.", ""]
     return "\n".join(lines)
 
 
-def cv_scheme_text(cv: dict) -> str:
+def cv_scheme_text(cv: CVInfo) -> str:
     """How the headline figures were cross-validated, in words."""
-    if cv.get("scheme") == "writer":
-        return f"leave one writer out ({cv['n_splits']} writers, each held out in turn with all its documents)"
+    if cv.by_writer:
+        return f"leave one writer out ({cv.n_splits} writers, each held out in turn with all its documents)"
     return (
-        f"{cv['n_splits']} folds by document × {cv['n_repeats']} repeat(s), iterative multi-label stratification "
+        f"{cv.n_splits} folds by document × {cv.n_repeats} repeat(s), iterative multi-label stratification "
         "over documents (the examples name no writers, so this is a within-writer figure)"
     )
 
 
-def _headline_name(cv: dict) -> str:
-    return "unseen writers" if cv.get("scheme") == "writer" else "cross-validated by document"
+def _headline_name(cv: CVInfo) -> str:
+    return "unseen writers" if cv.by_writer else "cross-validated by document"
 
 
 def _within_writer(within: dict, selected: str) -> list[str]:

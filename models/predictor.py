@@ -59,12 +59,12 @@ class Predictor:
         Raises:
             InputError: The encoder's files changed since training.
         """
-        encoder = embeddings.load_encoder(bundle.info["encoder"]["name"])
-        if encoder.fingerprint != bundle.info["encoder"]["fingerprint"]:
+        encoder = embeddings.load_encoder(bundle.info.encoder.name)
+        if encoder.fingerprint != bundle.info.encoder.fingerprint:
             raise InputError(
                 bundle.path or "model",
                 f"encoder '{encoder.name}' differs from the one the model was trained with "
-                f"(fingerprint {encoder.fingerprint[:12]}, expected {bundle.info['encoder']['fingerprint'][:12]}); retrain",
+                f"(fingerprint {encoder.fingerprint[:12]}, expected {bundle.info.encoder.fingerprint[:12]}); retrain",
             )
         return cls(bundle, embeddings.default_embedder(encoder))
 

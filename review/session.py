@@ -34,7 +34,7 @@ DECIDE_ACTIONS = ("accept", "reject", "add", "none", "undo")
 
 def model_version(bundle: ModelBundle) -> str:
     """What a decision records as the model it answered: the bundle's name and creation time."""
-    return f"{bundle.info.get('name', 'model')}@{bundle.info.get('created', '?')}"
+    return f"{bundle.info.name}@{bundle.info.created}"
 
 
 @dataclass
@@ -430,21 +430,21 @@ class ReviewSession:
                 self.examples,
                 out,
                 self.codebook,
-                encoder=bundle.info["encoder"]["name"],
-                coder=bundle.info.get("training_data", {}).get("coder", "A"),
+                encoder=bundle.info.encoder.name,
+                coder=bundle.info.training_data.coder,
                 progress=progress,
                 config=self.train_config,
             )
             progress("scoring the corpus with the new model")
             new = load_bundle(out, self.codebook)
-            if new.info["encoder"]["fingerprint"] != bundle.info["encoder"]["fingerprint"]:
+            if new.info.encoder.fingerprint != bundle.info.encoder.fingerprint:
                 raise InputError(out, "was trained with another encoder than the model in use")
             self.swap_model(new)
             decisions = len(self.store.decisions())
             self.store.record_model(coder=self.coder, path=out, version=self.model.version, decisions=decisions)
             job.model = self.model.version
-            cv = result.bundle.info["cv"]
-            progress(f"done: {out.name} swapped in (cross-validated macro-F1 {cv['macro_f1']:.3f}, mean kappa {cv['mean_kappa']:.3f})")
+            cv = result.bundle.info.cv
+            progress(f"done: {out.name} swapped in (cross-validated macro-F1 {cv.macro_f1:.3f}, mean kappa {cv.mean_kappa:.3f})")
             job.state = "done"
         except InputError as exc:
             job.state, job.error = "failed", str(exc)

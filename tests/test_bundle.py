@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,46 +14,36 @@ import pandas as pd
 import pytest
 import yaml
 from fakes import HashingEncoder
+from synthetic import fake_environment, write_examples
 
 from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
 from matrixcoder.labels import load_codebook
 from matrixcoder.labels.codebook import DEFAULT_CODEBOOK
 from matrixcoder.models.bundle import load_bundle
+from matrixcoder.models.info import EncoderInfo, LabelInfo
 from matrixcoder.models.predictor import Predictor
 from matrixcoder.training.train import TrainConfig, train_model
 
-VOCABULARY = {
-    "CL1": "stackable credits accumulate towards degree qualification",
-    "AP-MC": "course enrol learners module weeks online",
-    "FD3": "ects credit transfer system european structured",
-}
-FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 
-
-def write_examples(path, n_docs=6, units_per_doc=12, seed=0):
-    rng = random.Random(seed)
-    with path.open("w") as handle:
-        for d in range(n_docs):
-            for u in range(units_per_doc):
-                code = rng.choice([None, *sorted(VOCABULARY)])
-                words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
-                rng.shuffle(words)
-                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": " ".join(words), "codes": [code] if code else [], "coder": "A"}
-                handle.write(json.dumps(record) + "\n")
-    return path
+def _trained(tmp, mlflow):
+    with pytest.MonkeyPatch.context() as patch:
+        fake_environment(patch, tmp / "home", mlflow=mlflow)
+        examples = write_examples(tmp / "examples.jsonl", 6, 12, labels=("AP-MC", "CL1", "FD3"), n_empty=1, sentence=False)
+        yield tmp, train_model(examples, tmp / "model", TrainConfig(n_splits=3, min_positives=5))
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    """A trained bundle (with TF-IDF features forced off or on by the data) and the patched environment."""
-    tmp = tmp_path_factory.mktemp("bundle")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-        result = train_model(write_examples(tmp / "examples.jsonl"), tmp / "model", TrainConfig(n_splits=3, min_positives=5))
-        yield tmp, result
+    """A trained bundle (with TF-IDF features forced off or on by the data) and the patched
+    environment; saved without MLflow, which ``mlflow_env`` has."""
+    yield from _trained(tmp_path_factory.mktemp("bundle"), mlflow=False)
+
+
+@pytest.fixture(scope="module")
+def mlflow_env(tmp_path_factory):
+    """As ``env``, trained with MLflow logging in the home's store."""
+    yield from _trained(tmp_path_factory.mktemp("bundle-mlflow"), mlflow=True)
 
 
 def test_bundle_has_no_pickle_and_loads_with_pickle_disabled(env, monkeypatch):
@@ -82,9 +72,9 @@ def test_arrays_match_the_trained_model(env):
     np.testing.assert_allclose(loaded.coef_embedding, result.bundle.coef_embedding, rtol=1e-6)
     np.testing.assert_allclose(loaded.thresholds, result.bundle.thresholds, atol=1e-6)
     assert loaded.label_ids == load_codebook().label_ids
-    assert loaded.info["training_data"]["sha256"] == hashlib.sha256((env[0] / "examples.jsonl").read_bytes()).hexdigest()
-    assert loaded.info["codebook"]["content_hash"] == load_codebook().content_hash
-    assert loaded.info["encoder"] == {"name": "hashing-test-encoder", "fingerprint": "hashing-64", "dim": 64}
+    assert loaded.info.training_data.sha256 == hashlib.sha256((env[0] / "examples.jsonl").read_bytes()).hexdigest()
+    assert loaded.info.codebook.content_hash == load_codebook().content_hash
+    assert loaded.info.encoder == EncoderInfo(name="hashing-test-encoder", fingerprint="hashing-64", dim=64)
 
 
 def test_different_codebook_exits_2_with_a_clear_message(env, tmp_path, monkeypatch, capsys):
@@ -126,15 +116,16 @@ def test_damaged_bundles_are_input_errors(env, tmp_path):
         load_bundle(copy)
 
 
-def test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model(env):
+def test_mlflow_run_logs_params_metrics_artifacts_and_a_pyfunc_model(mlflow_env):
     import mlflow
 
-    tmp, result = env
-    run_id = result.bundle.info["mlflow"]["run_id"]
+    tmp, result = mlflow_env
+    assert result.bundle.info.mlflow is not None
+    run_id = result.bundle.info.mlflow.run_id
     assert json.loads((result.bundle.path / "bundle.json").read_text())["mlflow"]["run_id"] == run_id
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'home' / 'mlflow.db'}")
     run = mlflow.get_run(run_id)
-    assert run.data.params["features"] == result.bundle.info["features"]
+    assert run.data.params["features"] == result.bundle.info.features
     assert run.data.params["codebook_hash"] == load_codebook().content_hash
     assert "model.macro_f1" in run.data.metrics and "f1.CL1" in run.data.metrics
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "bundle")}
@@ -246,6 +237,6 @@ def test_renamed_or_reordered_labels_say_what_differs(env, tmp_path, monkeypatch
     with pytest.raises(InputError, match="labels are in another order: label 1 is SI2 in the model, SI1 in the codebook"):
         load_bundle(copy, load_codebook())
     bundle = load_bundle(env[1].bundle.path)
-    bundle.info = {**bundle.info, "labels": [*bundle.info["labels"], {"id": "XX9", "mode": "zero-shot", "support": 0}]}
+    bundle.info = replace(bundle.info, labels=(*bundle.info.labels, LabelInfo(id="XX9", mode="zero-shot", support=0)))
     with pytest.raises(InputError, match=r"labels differ: model has XX9; retrain"):
         bundle.check_codebook(load_codebook())

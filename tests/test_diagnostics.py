@@ -8,9 +8,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from matrixcoder.cli import app
+from matrixcoder.evaluation.coding_agreement import coding_table
 from matrixcoder.evaluation.confusion import NONE, code_confusions
 from matrixcoder.evaluation.diagnostics import DiagnoseConfig, diagnose, diagnosis_report
-from matrixcoder.evaluation.multilabel import coding_table
 from matrixcoder.labels.coded_units import CodedUnit
 
 

@@ -50,10 +50,9 @@ def test_no_cache_encodes_every_time():
     assert encoder.encoded == ["x y", "x y"]
 
 
-def test_default_embedder_uses_matrixcoder_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
+def test_default_embedder_uses_matrixcoder_home(home):
     embeddings.default_embedder(HashingEncoder()).embed(["text"])
-    assert (tmp_path / "home" / "embeddings.sqlite").is_file()
+    assert (home / "embeddings.sqlite").is_file()
 
 
 def test_fingerprint_follows_weights_and_config_but_not_readme(tmp_path):

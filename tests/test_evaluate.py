@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,10 +12,11 @@ from typer.testing import CliRunner
 
 from matrixcoder.cli import app
 from matrixcoder.evaluation import agreement as ag
+from matrixcoder.evaluation.coding_agreement import BootstrapConfig, coding_table
 from matrixcoder.evaluation.held_out import model_codes
 from matrixcoder.evaluation.model_vs_human import evaluate_model, gold_standard
-from matrixcoder.evaluation.multilabel import BootstrapConfig, coding_table
 from matrixcoder.labels.coded_units import CodedUnit, read_coded_units
+from matrixcoder.models.info import BundleInfo, CodebookRef, ConfigInfo, CVInfo, EncoderInfo, LabelInfo, TrainingDataInfo
 
 CONFIG = BootstrapConfig(n_resamples=1000, seed=0)
 LABELS = ["SI1", "SI2"]
@@ -95,15 +97,19 @@ def memorisable(tmp_path, monkeypatch, codebook):
     ]  # fmt: skip
     path = tmp_path / "coded.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    info = {
-        "name": "memoriser",
-        "training_data": {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "coder": "A"},
-        "encoder": {"name": "random"},
-        "labels": [{"id": label, "mode": "head"} for label in codebook.label_ids],
-        "cv": {"n_splits": 4},
-        "config": {"random_state": 0, "C": 4.0},
-        "features": "embedding",
-    }
+    info = BundleInfo(
+        name="memoriser",
+        created="2025-01-01T00:00:00+00:00",
+        encoder=EncoderInfo(name="random", fingerprint="random", dim=64),
+        codebook=CodebookRef(codebook.name, codebook.version, codebook.content_hash),
+        training_data=TrainingDataInfo(
+            path="", sha256=hashlib.sha256(path.read_bytes()).hexdigest(), coder="A", units=60, documents=12, empty_units=0
+        ),
+        features="embedding",
+        labels=tuple(LabelInfo(id=label, mode="head", support=0) for label in codebook.label_ids),
+        config=ConfigInfo(n_splits=4, C=4.0, min_positives=1, random_state=0),
+        cv=CVInfo(n_splits=4, n_repeats=1, feature_sets=("embedding",), micro_f1=0.0, macro_f1=0.0, mean_kappa=0.0),
+    )
     bundle = type("Bundle", (), {"info": info, "path": tmp_path})()
     return path, bundle
 
@@ -142,7 +148,9 @@ def test_evaluate_command_prints_model_beside_humans(memorisable, monkeypatch, t
             record["codes"] = [] if record["codes"] else ["SI1"]
         extra.append(json.dumps(record))
     path.write_text("\n".join(lines + extra) + "\n")
-    bundle.info["training_data"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    bundle.info = replace(
+        bundle.info, training_data=replace(bundle.info.training_data, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    )
     monkeypatch.setattr("matrixcoder.training.default_model.resolve_model", lambda model, codebook: bundle)
     result = CliRunner().invoke(app, ["evaluate", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
@@ -176,35 +184,23 @@ def _write(path, records) -> None:
 @pytest.fixture(scope="module")
 def trained_bundle(tmp_path_factory):
     """A real bundle, trained with the hashing encoder on 126 units of 9 documents."""
-    from fakes import HashingEncoder
+    from synthetic import fake_environment
 
-    from matrixcoder.encoding import embeddings
-    from matrixcoder.models.bundle import save_bundle
     from matrixcoder.training.train import TrainConfig, train_model
 
     tmp = tmp_path_factory.mktemp("trained")
     examples = tmp / "examples.jsonl"
     _write(examples, _examples(9))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
         # MLflow logging is not under test here and costs ~20 s of store creation: save the bundle only.
-        patch.setattr("matrixcoder.training.train.log_training_run", lambda bundle, folder, *_: save_bundle(bundle, folder))
+        fake_environment(patch, tmp / "home")
         train_model(examples, tmp / "model", TrainConfig(n_splits=3, min_positives=5))
     return examples, tmp / "model"
 
 
 @pytest.fixture
-def relabelled(trained_bundle, tmp_path, monkeypatch):
+def relabelled(trained_bundle, tmp_path, fake_encoder):
     """The training file with 30 lines relabelled, plus 28 units of 2 documents the model never saw."""
-    from fakes import HashingEncoder
-
-    from matrixcoder.encoding import embeddings
-
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
     examples, model = trained_bundle
     records = [json.loads(line) for line in examples.read_text().splitlines()]
     for record in records[::4][:30]:
@@ -219,7 +215,7 @@ def test_trained_units_are_found_by_unit_and_cross_fitted(relabelled, codebook) 
 
     gold, examples, model = relabelled
     bundle = load_bundle(model, codebook)
-    assert len(bundle.info["training_data"]["unit_keys"]) == 126 * 12
+    assert len(bundle.info.training_data.unit_keys) == 126 * 12
     table = coding_table(read_coded_units(gold, codebook), codebook.label_ids)
     made = model_codes(gold, table, codebook, bundle)
     # Before: file hashes differ, so "not trained on this file" and all 154 units scored by the bundle.
@@ -322,7 +318,7 @@ def test_report_says_how_gold_is_formed_and_why_figures_differ_from_the_card(rel
 
 def test_description_names_the_repeats_model_md_averages(memorisable, codebook) -> None:
     path, bundle = memorisable
-    bundle.info["cv"]["n_repeats"] = 3
+    bundle.info = replace(bundle.info, cv=replace(bundle.info.cv, n_repeats=3))
     table = coding_table(read_coded_units(path, codebook), codebook.label_ids)
     made = model_codes(path, table, codebook, bundle)
     assert "MODEL.md reports the mean over 3 repeats of 4-fold cross-validation by document" in made.description

@@ -11,7 +11,8 @@ that also holds a file of the user's (``keep.txt``). After the run:
 
 Hypothesis runs derandomized (the same examples every run) and without an example database,
 so the suite is reproducible and leaves nothing behind. The encoder is the hashing encoder of
-``tests/fakes.py`` (for ``train`` too), and ``predict`` uses a tiny bundle trained with it.
+``tests/fakes.py`` (for ``train`` too), and ``predict`` uses a tiny bundle trained with it on
+synthetic examples (``tests/synthetic.py``).
 Crashes these inputs found in code this suite does not own are pinned, each by a small
 deterministic test marked xfail, at the end of the file.
 """
@@ -22,7 +23,6 @@ import contextlib
 import copy
 import io
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -30,12 +30,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fakes import HashingEncoder
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from synthetic import fake_environment, write_examples
 
 from matrixcoder.cli import main
-from matrixcoder.encoding import embeddings
 from matrixcoder.interop.refi_qda import code_guid
 from matrixcoder.labels import codebook as codebook_module
 from matrixcoder.training import default_model
@@ -66,10 +65,8 @@ def env(tmp_path_factory):
     """A module-wide home for caches and MLflow, the hashing encoder, a tiny bundle, an empty cwd."""
     base = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(base / "home"))
+        fake_environment(patch, base / "home", mlflow=True)
         patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
 
         def no_default_model(model, *args, **kwargs):
             if model is None:
@@ -79,7 +76,8 @@ def env(tmp_path_factory):
         real_resolve = default_model.resolve_model
         patch.setattr(default_model, "resolve_model", no_default_model)
         _cache_codebook_yaml(patch)
-        model = train_model(write_examples(base / "examples.jsonl"), base / "model", TrainConfig(n_splits=3, min_positives=2)).bundle.path
+        examples = write_examples(base / "examples.jsonl", 4, 8, labels=("CL1", "AP-MC"), n_empty=1, sentence=False)
+        model = train_model(examples, base / "model", TrainConfig(n_splits=3, min_positives=2)).bundle.path
         cwd = base / "cwd"
         cwd.mkdir()
         patch.chdir(cwd)
@@ -104,24 +102,6 @@ def _cache_codebook_yaml(patch: pytest.MonkeyPatch) -> None:
         return copy.deepcopy(cache[key])
 
     patch.setattr(codebook_module, "_read_yaml", cached)
-
-
-def write_examples(path: Path, n_docs: int = 4, units_per_doc: int = 8) -> Path:
-    rng = random.Random(0)
-    words = {"CL1": "stackable credits degree", "AP-MC": "course module online", None: "campus river library"}
-    with path.open("w", encoding="utf-8") as handle:
-        for d in range(n_docs):
-            for u in range(units_per_doc):
-                code = rng.choice(list(words))
-                record = {
-                    "doc_id": f"D{d}",
-                    "unit_id": f"D{d}-{u}",
-                    "text": f"{words[code]} number {u}",
-                    "codes": [code] if code else [],
-                    "coder": "A",
-                }
-                handle.write(json.dumps(record) + "\n")
-    return path
 
 
 def run_cli(*args) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import random
 import shutil
 import socket
 import subprocess
@@ -23,15 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fakes import HashingEncoder
 from reportlab.pdfgen import canvas
+from synthetic import write_examples
 
 from matrixcoder.cli import main
 from matrixcoder.corpus import load_corpus
 from matrixcoder.corpus.harvest import HarvestConfig, harvest, work_dir_for
 from matrixcoder.corpus.harvest.fetch import Fetcher, FetchError, HostLimiter
 from matrixcoder.corpus.harvest.robots import Robots
-from matrixcoder.encoding import embeddings
 from matrixcoder.errors import InputError
 from matrixcoder.training.train import TrainConfig, train_model
 
@@ -430,27 +428,9 @@ def test_rerun_with_a_time_frame_rebuilds_from_snapshots_without_fetching(harves
     assert result.summary["GAMMA"].outside == 1 and len(documents) == 12
 
 
-def test_score_runs_on_the_harvested_corpus(harvested, tmp_path, monkeypatch):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-    rng = random.Random(0)
-    vocabulary = {"AP-MC": "course enrol learners module weeks online", "FD3": "ects credit transfer system european structured"}
-    with (tmp_path / "examples.jsonl").open("w") as handle:
-        for n in range(80):
-            code = rng.choice([None, *vocabulary])
-            words = rng.sample("campus river library rector festival weather".split(), 3) + (
-                rng.sample(vocabulary[code].split(), 4) if code else []
-            )
-            record = {
-                "doc_id": f"D{n // 10}",
-                "unit_id": f"U{n}",
-                "text": " ".join(words) + ".",
-                "codes": [code] if code else [],
-                "coder": "A",
-            }
-            handle.write(json.dumps(record) + "\n")
-    model = train_model(tmp_path / "examples.jsonl", tmp_path / "model", TrainConfig(n_splits=3, min_positives=5)).bundle.path
+def test_score_runs_on_the_harvested_corpus(harvested, tmp_path, monkeypatch, fake_encoder, no_mlflow):
+    examples = write_examples(tmp_path / "examples.jsonl", 8, 10, labels=("AP-MC", "FD3"), n_empty=1)
+    model = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=5)).bundle.path
     corpus = harvested["root"] / "corpus"
     monkeypatch.setattr(sys, "argv", ["matrixcoder", "score", str(corpus), "--out", str(tmp_path / "scores"), "--model", str(model)])
     with pytest.raises(SystemExit) as exit_info:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fakes import HashingEncoder
+from synthetic import fake_environment, unit_text, write_document, write_examples
 
 from matrixcoder.corpus import ingest_paths, load_corpus, read_document, segment
 from matrixcoder.encoding import embeddings
@@ -22,53 +23,12 @@ from matrixcoder.models.predictor import Predictor
 from matrixcoder.training import default_model as default
 from matrixcoder.training.train import TrainConfig, train_model
 
-VOCABULARY = {
-    "CL1": "stackable credits accumulate towards degree qualification",
-    "AP-MC": "course enrol learners module weeks online",
-    "AP-EVENT": "webinar conference workshop speakers register event",
-    "FD3": "ects credit transfer system european structured",
-}
-FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
-
-
-def sentence(rng, code=None):
-    words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
-    rng.shuffle(words)
-    return " ".join(words).capitalize() + "."
-
-
-def write_examples(path, n_docs=6, units_per_doc=14, seed=0):
-    rng = random.Random(seed)
-    with path.open("w") as handle:
-        for d in range(n_docs):
-            for u in range(units_per_doc):
-                code = rng.choice([None, None, *sorted(VOCABULARY)])
-                record = {
-                    "doc_id": f"D{d}",
-                    "unit_id": f"D{d}-{u}",
-                    "text": sentence(rng, code),
-                    "codes": [code] if code else [],
-                    "coder": "A",
-                }
-                handle.write(json.dumps(record) + "\n")
-    return path
-
-
-def write_document(path, codes, seed):
-    rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# Title of the page", ""] + [sentence(rng, code) + " " + sentence(rng) for code in codes]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("inference")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        fake_environment(patch, tmp / "home")
         result = train_model(write_examples(tmp / "examples.jsonl"), tmp / "model", TrainConfig(n_splits=3, min_positives=5))
         docs = tmp / "docs"
         write_document(docs / "CIVIS" / "civis-page.md", ["AP-MC", "CL1", None, "AP-MC"], seed=1)
@@ -215,20 +175,16 @@ def test_score_result_matches_the_predictor(env):
     assert table["codes"].map(list).tolist() == direct.codes()
 
 
-def test_default_model_lives_in_the_home_when_the_checkout_is_read_only(tmp_path, monkeypatch):
+def test_default_model_lives_in_the_home_when_the_checkout_is_read_only(tmp_path, home, monkeypatch):
     """An installed package (site-packages) is never written: the default model goes to MATRIXCODER_HOME."""
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(default, "_CHECKOUT_MODEL", tmp_path / "readonly" / "models" / "default")
-    assert default.default_model_path() == tmp_path / "home" / "models" / "default"
+    assert default.default_model_path() == home / "models" / "default"
     (tmp_path / "writable" / "models").mkdir(parents=True)
     monkeypatch.setattr(default, "_CHECKOUT_MODEL", tmp_path / "writable" / "models" / "default")
     assert default.default_model_path() == tmp_path / "writable" / "models" / "default"
 
 
-def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_path, fake_encoder, monkeypatch):
     monkeypatch.setattr(default, "default_model_path", lambda: tmp_path / "models" / "default")
     monkeypatch.setattr(default, "DEFAULT_EXAMPLES", tmp_path / "examples.jsonl")
     calls = []
@@ -240,15 +196,13 @@ def test_default_model_is_trained_once_and_retrained_when_examples_change(tmp_pa
     write_examples(tmp_path / "examples.jsonl")
     first = default.default_model(codebook)
     again = default.default_model(codebook)
-    assert len(calls) == 1 and again.info["created"] == first.info["created"]
+    assert len(calls) == 1 and again.info.created == first.info.created
     write_examples(tmp_path / "examples.jsonl", seed=9)
     default.default_model(codebook)
     assert len(calls) == 2
 
 
-def test_predict_with_the_real_encoder(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_predict_with_the_real_encoder(tmp_path, home, monkeypatch, capsys):
     examples = write_examples(tmp_path / "examples.jsonl", n_docs=4, units_per_doc=10, seed=4)
     bundle = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=3)).bundle
     units = tmp_path / "units.jsonl"
@@ -323,8 +277,7 @@ def test_predict_prints_strict_json_and_refuses_nan_scores(env, tmp_path, monkey
         env[1].path,
     )
     assert code == 0 and all(strict_json(line) for line in out.splitlines())
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))  # keep NaN vectors out of the shared cache
-    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: NanEncoder())
+    fake_environment(monkeypatch, tmp_path / "home", encoder=NanEncoder)  # keep NaN vectors out of the shared cache
     code, out, err = run_cli(monkeypatch, capsys, "predict", units, "--model", env[1].path)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "NaN scores for 1 unit(s), first 'bad'" in err
@@ -334,7 +287,7 @@ def write_suggest_batch(folder, make_pdf):
     """Two readable documents around a PDF without text, as a user would pass them."""
     rng = random.Random(5)
     folder.mkdir()
-    html = "".join(f"<p>{sentence(rng, code)}</p>" for code in ["CL1", "AP-MC", None])
+    html = "".join(f"<p>{unit_text(rng, code)}</p>" for code in ["CL1", "AP-MC", None])
     (folder / "a.html").write_text(f"<html><body><h1>Page</h1>{html}</body></html>", encoding="utf-8")
     make_pdf(folder / "notext.pdf", [[]])
     write_document(folder / "b.txt", ["AP-EVENT", None], seed=6)

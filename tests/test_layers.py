@@ -57,11 +57,13 @@ def _imports(path: Path):
 
 def _modules():
     skip = {"tests", "bench", "build", "dist", "docs"}
-    for path in sorted(ROOT.rglob("*.py")):
-        parts = path.relative_to(ROOT).parts
-        if parts[0].startswith(".") or parts[0] in skip or "demo_sources" in parts:
-            continue
-        yield path
+    # Top-level entries first, so that .venv (tens of thousands of files) is never walked.
+    tops = [top for top in ROOT.iterdir() if not top.name.startswith(".") and top.name not in skip]
+    paths = [top for top in tops if top.is_file() and top.suffix == ".py"]
+    paths += [path for top in tops if top.is_dir() for path in top.rglob("*.py")]
+    for path in sorted(paths):
+        if "demo_sources" not in path.relative_to(ROOT).parts:
+            yield path
 
 
 def test_every_package_has_a_layer():

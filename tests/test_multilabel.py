@@ -1,4 +1,4 @@
-"""Tests for matrixcoder.evaluation.multilabel: hand-derived values and the reference implementations.
+"""Tests for matrixcoder.evaluation.coding_agreement: hand-derived values and the reference implementations.
 
 Point estimates come from ``agreement`` (tested against published values in test_agreement.py);
 the vectorised bootstrap must reproduce ``agreement.bootstrap_ci`` on the same draws exactly.
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matrixcoder.evaluation import agreement as ag
-from matrixcoder.evaluation.multilabel import (
+from matrixcoder.evaluation.coding_agreement import (
     BootstrapConfig,
     CodingTable,
     coding_table,
@@ -113,14 +113,14 @@ def test_interval_is_agreement_bootstrap_ci_on_the_same_draws() -> None:
         max_size=14,
     )
 )
-def test_multi_coder_alpha_with_missing_matches_reference(units) -> None:
+def test_multi_coder_alpha_with_missing_matches_reference(codebook, units) -> None:
     rows = {coder: [None if u[c] is None else tuple(sorted(u[c])) for u in units] for c, coder in enumerate("ABC")}
     if not any(rows[c][i] is not None for c in rows for i in range(len(units))):
         return
     table = _table(rows)
     if not (table.coded.sum(axis=0) >= 2).any():
         return
-    result = label_agreement(table, load_codebook(), BootstrapConfig(n_resamples=1000, seed=1))
+    result = label_agreement(table, codebook, BootstrapConfig(n_resamples=1000, seed=1))
     for k, label in enumerate(result.labels):
         data = [[None if codes is None else float(table.label_ids[k] in codes) for codes in rows[coder]] for coder in table.coders]
         try:

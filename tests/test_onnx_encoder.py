@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import fake_environment
 
 from matrixcoder.encoding import onnx_encoder
 from matrixcoder.encoding.embeddings import BUNDLED_ENCODER, DEFAULT_ENCODER, SentenceEncoder, load_encoder
@@ -30,7 +31,7 @@ def home(tmp_path_factory):
     """A fresh MATRIXCODER_HOME for the module, holding the int8 model built once (20-40 s)."""
     with pytest.MonkeyPatch.context() as patch:
         folder = tmp_path_factory.mktemp("home")
-        patch.setenv("MATRIXCODER_HOME", str(folder))
+        fake_environment(patch, folder, encoder=None, mlflow=True)
         patch.setenv("HF_HUB_OFFLINE", "1")
         load_encoder(None).encode(["build it"])
         yield folder

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from matrixcoder import cli
 from matrixcoder.cli import app
+from matrixcoder.evaluation.coding_agreement import BootstrapConfig, Estimate
 from matrixcoder.evaluation.human_agreement import agreement_report, human_agreement
-from matrixcoder.evaluation.multilabel import BootstrapConfig, Estimate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

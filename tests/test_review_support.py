@@ -3,66 +3,25 @@ encoder, a review session, and a live server on a free loopback port."""
 
 from __future__ import annotations
 
-import json
-import random
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from fakes import HashingEncoder
+from synthetic import fake_environment, write_document, write_examples
 
 from matrixcoder.corpus import ingest_paths, load_corpus
 from matrixcoder.encoding import embeddings
 from matrixcoder.labels import load_codebook
 from matrixcoder.labels.rulings import read_rulings
-from matrixcoder.models.bundle import save_bundle
 from matrixcoder.review.server import corpus_tables
 from matrixcoder.review.session import ReviewSession
 from matrixcoder.review.store import ReviewStore
 from matrixcoder.training import train
 from matrixcoder.training.train import TrainConfig
 
-VOCABULARY = {
-    "CL1": "stackable credits accumulate towards degree qualification",
-    "AP-MC": "course enrol learners module weeks online",
-    "AP-EVENT": "webinar conference workshop speakers register event",
-    "FD3": "ects credit transfer system european structured",
-}
-FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
 SMALL_TRAINING = {"n_splits": 3, "min_positives": 5}
-
-
-def sentence(rng: random.Random, code: str | None = None) -> str:
-    words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
-    rng.shuffle(words)
-    return " ".join(words).capitalize() + "."
-
-
-def write_examples(path: Path, n_docs: int = 6, units_per_doc: int = 14, seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    with path.open("w") as handle:
-        for d in range(n_docs):
-            for u in range(units_per_doc):
-                code = rng.choice([None, None, *sorted(VOCABULARY)])
-                record = {
-                    "doc_id": f"D{d}",
-                    "unit_id": f"D{d}-{u}",
-                    "text": sentence(rng, code),
-                    "codes": [code] if code else [],
-                    "coder": "A",
-                }
-                handle.write(json.dumps(record) + "\n")
-    return path
-
-
-def write_document(path: Path, codes: list, seed: int, extra: str = "") -> Path:
-    rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# Title of the page", ""] + [sentence(rng, code) + " " + sentence(rng) for code in codes] + ([extra] if extra else [])
-    path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
 
 #: Text that must come out escaped, never as markup.
 HOSTILE = 'Registration <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> & more.'
@@ -76,9 +35,11 @@ class World:
         self.examples = write_examples(tmp / "examples.jsonl")
         self.bundle = train.train_model(self.examples, tmp / "model", TrainConfig(**SMALL_TRAINING)).bundle
         docs = tmp / "docs"
-        write_document(docs / "CIVIS" / "civis-page.md", ["AP-MC", "CL1", None, "AP-MC", "FD3", "CL1"], seed=1, extra=HOSTILE)
-        write_document(docs / "ECIU" / "eciu-event.txt", ["AP-EVENT", None, "FD3", "AP-EVENT"], seed=2)
-        write_document(docs / "ECIU" / "eciu-news.txt", [None, None, "AP-MC"], seed=3)
+        write_document(
+            docs / "CIVIS" / "civis-page.md", ["AP-MC", "CL1", None, "AP-MC", "FD3", "CL1"], seed=1, extra=HOSTILE, separator="\n\n"
+        )
+        write_document(docs / "ECIU" / "eciu-event.txt", ["AP-EVENT", None, "FD3", "AP-EVENT"], seed=2, separator="\n\n")
+        write_document(docs / "ECIU" / "eciu-news.txt", [None, None, "AP-MC"], seed=3, separator="\n\n")
         ingest_paths([docs], tmp / "corpus")
         self.corpus = load_corpus(tmp / "corpus")
         self.codebook = load_codebook()
@@ -100,12 +61,6 @@ class World:
         )
 
 
-def _log_without_mlflow(bundle, folder, params, metrics) -> None:
-    """Stands in for the MLflow logging of training (most of a tiny training's time)."""
-    bundle.info["mlflow"] = {"tracking_uri": "none (review tests)", "run_id": "none"}
-    save_bundle(bundle, folder)
-
-
 _BUILT: dict[str, World] = {}
 
 
@@ -114,13 +69,11 @@ def world_fixture(tmp_path_factory):
     """One world per test process, shared by the review test modules; the fake encoder and the
     MLflow stand-in are in force while a module uses it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-        patch.setattr(train, "log_training_run", _log_without_mlflow)
         if "world" not in _BUILT:
             tmp = tmp_path_factory.mktemp("review")
-            patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+            fake_environment(patch, tmp / "home")
             _BUILT["world"] = World(tmp)
-        patch.setenv("MATRIXCODER_HOME", str(_BUILT["world"].tmp / "home"))
+        fake_environment(patch, _BUILT["world"].tmp / "home")
         yield _BUILT["world"]
 
 

@@ -7,8 +7,6 @@ the bundled encoder) and they find everything through ``MATRIXCODER_HOME``, as o
 
 from __future__ import annotations
 
-import json
-import random
 import shutil
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from synthetic import fake_environment, write_examples
 
 from matrixcoder.corpus import ingest_paths, load_corpus
 from matrixcoder.labels import load_codebook
@@ -25,30 +24,14 @@ from matrixcoder.training.train import TrainConfig, train_model
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime and there is no 'java' on PATH")
 
 DEMO = Path(__file__).resolve().parent.parent / "corpus" / "demo"
+# Words of their own for the real encoder (not the shared synthetic set): longer phrases it
+# places apart; the draws depend on the order of the labels.
 VOCABULARY = {
     "AP-MC": "micro-credential course learners enrol module online ects",
     "AP-EVENT": "webinar conference workshop event register speakers",
     "CL1": "stackable credits towards degree qualification recognised",
 }
 FILLER = "alliance university students campus mobility research network partners europe".split()
-
-
-def write_examples(path: Path) -> Path:
-    rng = random.Random(7)
-    with path.open("w") as handle:
-        for n in range(48):
-            code = rng.choice([None, *VOCABULARY])
-            words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
-            rng.shuffle(words)
-            record = {
-                "doc_id": f"D{n // 12}",
-                "unit_id": f"U{n}",
-                "text": " ".join(words).capitalize() + ".",
-                "codes": [code] if code else [],
-                "coder": "A",
-            }
-            handle.write(json.dumps(record) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +41,12 @@ def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("engines")
     with pytest.MonkeyPatch.context() as patch:
         # Set before the JVM starts: Spark's Python workers inherit its environment.
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
+        fake_environment(patch, tmp / "home", encoder=None, mlflow=True)
         patch.setenv("PYSPARK_PYTHON", sys.executable)
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        bundle = train_model(write_examples(tmp / "examples.jsonl"), tmp / "model", TrainConfig(n_splits=3, min_positives=3)).bundle
+        examples = write_examples(
+            tmp / "examples.jsonl", 4, 12, labels=list(VOCABULARY), n_empty=1, seed=7, vocabulary=VOCABULARY, filler=FILLER
+        )
+        bundle = train_model(examples, tmp / "model", TrainConfig(n_splits=3, min_positives=3)).bundle
         ingest_paths([DEMO], tmp / "corpus")
         spark = (
             SparkSession.builder.master("local[2]")

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fakes import HashingEncoder
+from synthetic import fake_environment, unit_text, write_examples
 
 from matrixcoder.corpus.store import write_corpus
 from matrixcoder.encoding import embeddings
@@ -25,20 +26,8 @@ from matrixcoder.labels import load_codebook
 from matrixcoder.models.predictor import Predictor
 from matrixcoder.training.train import TrainConfig, train_model
 
-VOCABULARY = {
-    "CL1": "stackable credits accumulate towards degree qualification",
-    "AP-MC": "course enrol learners module weeks online",
-    "AP-EVENT": "webinar conference workshop speakers register event",
-}
-FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
+LABELS = ("CL1", "AP-MC", "AP-EVENT")  # the draws depend on this order
 OUTPUTS = ["document_codes.csv", "alliance_matrix.csv", "approach_table.csv", "approach_table.md"]
-
-
-def sentence(rng: random.Random, n: int) -> str:
-    code = rng.choice([None, *VOCABULARY])
-    words = rng.sample(FILLER, 4) + (rng.sample(VOCABULARY[code].split(), 4) if code else [])
-    rng.shuffle(words)
-    return f"{' '.join(words).capitalize()} number {n}.", code
 
 
 def make_corpus(folder, n_docs=6, units_per_doc=9, seed=0):
@@ -49,7 +38,7 @@ def make_corpus(folder, n_docs=6, units_per_doc=9, seed=0):
         doc_id = f"doc-{d}"
         documents.append({"doc_id": doc_id, "alliance": None if d == n_docs - 1 else ["ALPHA", "BETA"][d % 2], "text": ""})
         for u in range(units_per_doc):
-            text, _ = sentence(rng, d * 100 + u)
+            text = unit_text(rng, rng.choice([None, *LABELS]), number=d * 100 + u)
             units.append({"doc_id": doc_id, "unit_id": f"{doc_id}-{u:03d}", "text": text, "start": 0, "end": len(text), "page": None})
     write_corpus(folder, pd.DataFrame(documents), pd.DataFrame(units).astype({"page": "Int64"}), {"documents": n_docs})
     return folder
@@ -58,19 +47,10 @@ def make_corpus(folder, n_docs=6, units_per_doc=9, seed=0):
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("score-resume")
-    rng = random.Random(1)
-    with (tmp / "examples.jsonl").open("w") as handle:
-        for n in range(84):
-            text, code = sentence(rng, n)
-            handle.write(
-                json.dumps({"doc_id": f"D{n // 14}", "unit_id": f"U{n}", "text": text, "codes": [code] if code else [], "coder": "A"})
-                + "\n"
-            )
+    examples = write_examples(tmp / "examples.jsonl", 6, 14, labels=LABELS, n_empty=1, seed=1, numbered=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-        yield train_model(tmp / "examples.jsonl", tmp / "model", TrainConfig(n_splits=3, min_positives=5)).bundle, tmp
+        fake_environment(patch, tmp / "home")
+        yield train_model(examples, tmp / "model", TrainConfig(n_splits=3, min_positives=5)).bundle, tmp
 
 
 def engine(bundle, encoder, batch_size=8):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 import re
+from functools import partial
 
 import numpy as np
 import pytest
+import synthetic
 from fakes import HashingEncoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.encoding.features import CHAR_PREFIX, TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels import load_codebook
-from matrixcoder.training.cv import System, cross_validate, evaluate
+from matrixcoder.training.cv import System, cross_validate, score_out_of_fold
 from matrixcoder.training.data import load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.keywords import KeywordRules
@@ -25,48 +26,18 @@ from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
 from matrixcoder.training.zeroshot import ZeroShot
 
-# Five labels with their own vocabulary; the other 34 never occur and fall back to zero-shot.
-VOCABULARY = {
-    "CL1": "stackable credits accumulate towards degree qualification",
-    "AP-MC": "course enrol learners module weeks online",
-    "SI6": "recognised across partner universities alliance mutual",
-    "FD3": "ects credit transfer system european structured",
-    "CB4": "funding budget financial sustainability unclear money",
-}
-FILLER = "campus river library rector festival weather newsletter canteen lunch board brussels press".split()
-
-
-def write_examples(path, n_docs=9, units_per_doc=14, seed=0, coder="A"):
-    rng = random.Random(seed)
-    with path.open("w") as handle:
-        for d in range(n_docs):
-            for u in range(units_per_doc):
-                if rng.random() < 0.4:
-                    codes, words = [], rng.sample(FILLER, 4)
-                else:
-                    code = rng.choice(sorted(VOCABULARY))
-                    codes, words = [code], rng.sample(VOCABULARY[code].split(), 4) + rng.sample(FILLER, 2)
-                rng.shuffle(words)
-                record = {"doc_id": f"D{d}", "unit_id": f"D{d}-{u}", "text": " ".join(words), "codes": codes, "coder": coder}
-                handle.write(json.dumps(record) + "\n")
-    return path
-
-
-@pytest.fixture
-def fake_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
-    return tmp_path
+# Five labels with words of their own (synthetic.VOCABULARY); the other 34 never occur and fall
+# back to zero-shot. Nine documents of 14 units, two sevenths of them code-free, as bare words:
+# every label is in enough documents for one repeat of 3-fold cross-validation.
+LABELS = ("AP-MC", "CB4", "CL1", "FD3", "SI6")
+write_examples = partial(synthetic.write_examples, n_docs=9, labels=LABELS, n_empty=2, sentence=False)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("trained")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        synthetic.fake_environment(patch, tmp / "home")
         examples = write_examples(tmp / "examples.jsonl")
         result = train_model(examples, tmp / "model", TrainConfig(compare=True, n_splits=3, min_positives=5))
     return examples, result
@@ -163,8 +134,8 @@ def test_cross_fitted_thresholds_are_not_tuned_on_the_test_fold():
     from matrixcoder.training.cv import OutOfFold
 
     oof = OutOfFold(System("s", object, np.ones(1, dtype=bool)), scores[None, :, None], None)
-    report = evaluate(oof, y, folds, ["L"])
-    assert report["micro_f1"] < 1.0
+    report = score_out_of_fold(oof, y, folds, ["L"])
+    assert report.micro_f1 < 1.0
 
 
 def test_keyword_rules_match_case_insensitively(codebook):
@@ -198,10 +169,10 @@ def test_training_set_takes_one_coder(tmp_path, codebook):
         load_training_set(path, codebook, "C")
 
 
-def test_train_needs_three_documents(fake_env):
-    examples = write_examples(fake_env / "two.jsonl", n_docs=2)
+def test_train_needs_three_documents(tmp_path, fake_encoder):
+    examples = write_examples(tmp_path / "two.jsonl", n_docs=2)
     with pytest.raises(InputError, match="at least 3 documents"):
-        train_model(examples, fake_env / "model", TrainConfig())
+        train_model(examples, tmp_path / "model", TrainConfig())
 
 
 def test_trained_bundle_has_a_threshold_per_label(trained, codebook):
@@ -209,9 +180,9 @@ def test_trained_bundle_has_a_threshold_per_label(trained, codebook):
     bundle = result.bundle
     assert bundle.thresholds.shape == (len(codebook.label_ids) + 1,)
     assert ((bundle.thresholds >= 0) & (bundle.thresholds <= 1)).all()
-    heads = [codebook.label_ids.index(label) for label in VOCABULARY]
+    heads = [codebook.label_ids.index(label) for label in LABELS]
     assert len(set(np.round(bundle.thresholds[heads], 6))) > 1  # tuned per label, not one global cut
-    assert set(bundle.fallback_labels) == set(codebook.label_ids) - set(VOCABULARY)
+    assert set(bundle.fallback_labels) == set(codebook.label_ids) - set(LABELS)
     saved = json.loads((bundle.path / "thresholds.json").read_text())
     assert list(saved) == codebook.label_ids + ["relevance"]
 
@@ -222,10 +193,10 @@ def test_compare_runs_model_and_baselines_on_the_same_folds(trained):
     assert {"keyword rules", "tf-idf + logistic regression", "zero-shot similarity"} <= names
     assert result.selected in names and f"{result.selected} without relevance gate" in names
     for report in result.systems.values():
-        for key in ("micro_f1", "macro_f1", "mean_kappa"):
-            assert -1.0 <= report[key] <= 1.0
+        for value in (report.micro_f1, report.macro_f1, report.mean_kappa):
+            assert -1.0 <= value <= 1.0
     # The separable vocabulary makes the trained model clearly better than rules on these data.
-    assert result.systems[result.selected]["macro_f1"] > result.systems["keyword rules"]["macro_f1"]
+    assert result.systems[result.selected].macro_f1 > result.systems["keyword rules"].macro_f1
 
 
 def test_calibration_keeps_the_cross_validated_decisions(trained, codebook):
@@ -236,7 +207,7 @@ def test_calibration_keeps_the_cross_validated_decisions(trained, codebook):
     probabilities = bundle.probabilities(X)
     assert probabilities.shape == (len(data.texts), len(codebook.label_ids) + 1)
     predicted = (probabilities[:, :-1] >= bundle.thresholds[:-1]) & (probabilities[:, -1:] >= bundle.thresholds[-1])
-    heads = [codebook.label_ids.index(label) for label in VOCABULARY]
+    heads = [codebook.label_ids.index(label) for label in LABELS]
     # Fitted on all units, the heads should reproduce the training codes almost everywhere.
     agreement = (predicted[:, heads] == data.Y[:, heads].astype(bool)).mean()
     assert agreement > 0.9
@@ -249,26 +220,24 @@ def test_model_card_names_fallback_labels_and_support(trained):
     assert re.search(r"\| CL1 \| Stackable modules \| head \| \d+ \|", card)
 
 
-def test_train_command_prints_the_comparison(fake_env, capsys, monkeypatch):
+def test_train_command_prints_the_comparison(tmp_path, fake_encoder, capsys, monkeypatch):
     from matrixcoder.cli import main
 
-    examples = write_examples(fake_env / "examples.jsonl", n_docs=6, units_per_doc=12, seed=3)
-    monkeypatch.setattr("sys.argv", ["matrixcoder", "train", str(examples), "--out", str(fake_env / "m"), "--compare"])
+    examples = write_examples(tmp_path / "examples.jsonl", n_docs=6, units_per_doc=12, seed=3)
+    monkeypatch.setattr("sys.argv", ["matrixcoder", "train", str(examples), "--out", str(tmp_path / "m"), "--compare"])
     with pytest.raises(SystemExit) as stop:
         main()
     out = capsys.readouterr().out
     assert stop.value.code == 0
     for name in ("keyword rules", "tf-idf + logistic regression", "zero-shot similarity", "◀ model"):
         assert name in out
-    assert (fake_env / "m" / "MODEL.md").is_file()
+    assert (tmp_path / "m" / "MODEL.md").is_file()
 
 
-def test_train_with_the_real_encoder(tmp_path, monkeypatch):
-    monkeypatch.setenv("MATRIXCODER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_train_with_the_real_encoder(tmp_path, home):
     examples = write_examples(tmp_path / "examples.jsonl", n_docs=5, units_per_doc=10, seed=5)
     result = train_model(examples, tmp_path / "model", TrainConfig(n_splits=3, min_positives=3))
-    assert result.bundle.info["encoder"]["dim"] == 384
+    assert result.bundle.info.encoder.dim == 384
     assert result.bundle.coef_embedding.shape == (len(load_codebook().label_ids) + 1, 384)
 
 
@@ -302,9 +271,7 @@ def trained_by_writer(tmp_path_factory):
         for record in lines:
             handle.write(json.dumps(record | {"writer": f"w{int(record['doc_id'][1:]) % 4}"}) + "\n")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MATRIXCODER_HOME", str(tmp / "home"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        patch.setattr(embeddings, "load_encoder", lambda spec=None: HashingEncoder())
+        synthetic.fake_environment(patch, tmp / "home")
         result = train_model(tmp / "examples.jsonl", tmp / "model", TrainConfig(compare=True, n_splits=3, min_positives=5))
     return result
 
@@ -312,13 +279,13 @@ def trained_by_writer(tmp_path_factory):
 def test_examples_with_writers_are_validated_on_unseen_writers(trained_by_writer):
     """The headline holds whole writers out; the document-grouped figure sits beside it as within-writer."""
     bundle = trained_by_writer.bundle
-    assert bundle.info["cv"]["scheme"] == "writer" and bundle.info["cv"]["n_splits"] == 4
-    assert bundle.info["training_data"]["writers"] == 4
+    assert bundle.info.cv.scheme == "writer" and bundle.info.cv.n_splits == 4
+    assert bundle.info.training_data.writers == 4
     metrics = bundle.metrics
     assert set(metrics["within_writer"]) >= {trained_by_writer.selected, "tf-idf + logistic regression"}
     assert list(metrics["learning_curve"]) == ["25%", "50%", "100%"]
     assert metrics["learning_curve"]["100%"]["mean_kappa"] == pytest.approx(
-        trained_by_writer.systems[trained_by_writer.selected]["mean_kappa"]
+        trained_by_writer.systems[trained_by_writer.selected].mean_kappa
     )
     card = bundle.card
     assert "unseen writers" in card and "leave one writer out (4 writers" in card
@@ -327,25 +294,25 @@ def test_examples_with_writers_are_validated_on_unseen_writers(trained_by_writer
 
 def test_examples_without_writers_keep_document_folds(trained):
     _, result = trained
-    assert result.bundle.info["cv"]["scheme"] == "document" and not result.bundle.metrics["within_writer"]
+    assert result.bundle.info.cv.scheme == "document" and not result.bundle.metrics["within_writer"]
     assert "within-writer figure" in result.bundle.card
 
 
-def test_train_learns_from_reviewed_units_beside_the_examples(fake_env):
+def test_train_learns_from_reviewed_units_beside_the_examples(tmp_path, fake_encoder, no_mlflow):
     """`train --reviewed` merges an analyst's decisions in: they replace their examples and count N times."""
     from typer.testing import CliRunner
 
     from matrixcoder.cli import app
 
-    examples = write_examples(fake_env / "examples.jsonl")
+    examples = write_examples(tmp_path / "examples.jsonl", n_docs=3)  # the fewest a training takes
     first = json.loads(examples.read_text().splitlines()[0])
-    reviewed = fake_env / "reviewed.jsonl"
+    reviewed = tmp_path / "reviewed.jsonl"
     reviewed.write_text(json.dumps(first | {"codes": ["CB4"], "coder": "ana"}) + "\n", encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["train", str(examples), "--out", str(fake_env / "model"), "--reviewed", str(reviewed), "--reviewed-weight", "2"]
+        app, ["train", str(examples), "--out", str(tmp_path / "model"), "--reviewed", str(reviewed), "--reviewed-weight", "2"]
     )
     assert result.exit_code == 0, result.output
-    merged = [json.loads(line) for line in (fake_env / "model-examples.jsonl").read_text().splitlines()]
+    merged = [json.loads(line) for line in (tmp_path / "model-examples.jsonl").read_text().splitlines()]
     copies = [u for u in merged if u["text"] == first["text"] and u["doc_id"] == first["doc_id"]]
     assert [u["codes"] for u in copies] == [["CB4"], ["CB4"]] and {u["coder"] for u in copies} == {"A"}
     assert len(merged) == len(examples.read_text().splitlines()) + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from matrixcoder.labels.codebook import load_codebook
 from matrixcoder.labels.coded_units import REVIEW_WEIGHT, merge_training_units, read_coded_units
 from matrixcoder.models.card import cv_scheme_text
 from matrixcoder.options import CodebookOption, ForceOption
+
+if TYPE_CHECKING:  # for annotations only: the training stack loads when `train` runs
+    from matrixcoder.training.metrics import LabelFigures
 
 __all__ = ["train"]
 
@@ -59,14 +62,13 @@ def train(
         raise typer.Exit(130) from None
     info = result.bundle.info
     print_table(
-        f"Cross-validation, {cv_scheme_text(info['cv'])}: {info['training_data']['units']} units, "
-        f"{info['training_data']['documents']} documents",
+        f"Cross-validation, {cv_scheme_text(info.cv)}: {info.training_data.units} units, {info.training_data.documents} documents",
         ["system", "micro-F1", "macro-F1", "mean kappa", "empty units coded"],
         [
             [
                 name + ("  ◀ model" if name == result.selected else ""),
-                *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa")),
-                f"{r['empty_coded']:.1%}",
+                *(f"{value:.3f}" for value in r.headline().values()),
+                f"{r.empty_coded:.1%}",
             ]
             for name, r in result.systems.items()
         ],
@@ -85,16 +87,16 @@ def train(
             [[share, *(f"{r[k]:.3f}" for k in ("micro_f1", "macro_f1", "mean_kappa"))] for share, r in metrics["learning_curve"].items()],
         )
     if compare:
-        per_label = result.systems[result.selected]["per_label"]
+        per_label = result.systems[result.selected].per_label
         print_table(
             "Per label (cross-validated)",
             ["label", "mode", "support", "precision", "recall", "F1", "kappa"],
-            [[label["id"], label["mode"], label["support"], *_figures(per_label.get(label["id"]))] for label in info["labels"]],
+            [[label.id, label.mode, label.support, *_figures(per_label.get(label.id))] for label in info.labels],
         )
     fallback = result.bundle.fallback_labels
     console.print(
-        f"Model written to {out} (features: {info['features']}; zero-shot labels: {', '.join(fallback) or 'none'}); "
-        f"card: {out / 'MODEL.md'}; MLflow run {info['mlflow']['run_id']}"
+        f"Model written to {out} (features: {info.features}; zero-shot labels: {', '.join(fallback) or 'none'}); "
+        f"card: {out / 'MODEL.md'}; MLflow run {info.mlflow.run_id if info.mlflow else 'none'}"
     )
 
 
@@ -112,8 +114,7 @@ def _with_reviews(examples: Path, reviewed: Path, weight: int, out: Path, coder:
     return merged_file
 
 
-def _figures(figures: dict | None) -> list[str]:
-    keys = ("precision", "recall", "f1", "kappa")
+def _figures(figures: LabelFigures | None) -> list[str]:
     if figures is None:
-        return ["–"] * len(keys)
-    return ["–" if figures[key] is None else f"{figures[key]:.3f}" for key in keys]
+        return ["–"] * 4
+    return ["–" if value is None else f"{value:.3f}" for value in (figures.precision, figures.recall, figures.f1, figures.kappa)]

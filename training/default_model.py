@@ -1,8 +1,9 @@
 """The default model: trained from the shipped examples on first use, retrained when they change.
 
 It lives in the checkout's ``models/default`` when that folder can be written (``make demo``
-trains it there), else in the matrixcoder home (:func:`matrixcoder.home.home`): an installed
-wheel never writes inside site-packages.
+trains it there), else in the matrixcoder home (:func:`matrixcoder.home.home`). An installed
+wheel (its ``matrixcoder-*.dist-info`` beside the package) always uses the home, even where
+site-packages is writable, as in a user's own virtual environment: it never writes there.
 """
 
 from __future__ import annotations
@@ -57,9 +58,14 @@ def default_model(codebook: Codebook) -> ModelBundle:
 
 def default_model_path() -> Path:
     """``models/default`` in a writable checkout, else ``models/default`` in the matrixcoder home."""
-    if os.access(_CHECKOUT_MODEL.parent, os.W_OK | os.X_OK):
+    if not _installed(_CHECKOUT_MODEL.parent.parent) and os.access(_CHECKOUT_MODEL.parent, os.W_OK | os.X_OK):
         return _CHECKOUT_MODEL
     return home() / "models" / "default"
+
+
+def _installed(package: Path) -> bool:
+    """Whether ``package`` was installed from a wheel (site-packages, ``--target``): its dist-info lies beside it."""
+    return any(package.parent.glob("matrixcoder-*.dist-info"))
 
 
 def _up_to_date(path: Path, shipped: Codebook) -> bool:
@@ -68,7 +74,7 @@ def _up_to_date(path: Path, shipped: Codebook) -> bool:
     except InputError:
         return False
     return (
-        info["training_data"]["sha256"] == hashlib.sha256(DEFAULT_EXAMPLES.read_bytes()).hexdigest()
-        and info["codebook"]["content_hash"] == shipped.content_hash
-        and info["encoder"]["fingerprint"] == embeddings.load_encoder(None).fingerprint
+        info.training_data.sha256 == hashlib.sha256(DEFAULT_EXAMPLES.read_bytes()).hexdigest()
+        and info.codebook.content_hash == shipped.content_hash
+        and info.encoder.fingerprint == embeddings.load_encoder(None).fingerprint
     )

@@ -54,6 +54,17 @@ class LinearHeads(BaseEstimator):
                 self.coef_[j], self.intercept_[j] = head.coef_[0], head.intercept_[0]
         return self
 
+    def split(self, k: int) -> tuple[LinearHeads, LinearHeads]:
+        """The heads of the first ``k`` columns and those of the rest, sharing one vocabulary.
+
+        Fitting several targets at once (the labels and the relevance gate) fits and applies
+        the TF-IDF vocabulary once instead of once per target: a fifth of a model's fit.
+        """
+        first, rest = (LinearHeads(self.features, self.C) for _ in range(2))
+        for part, rows in ((first, slice(None, k)), (rest, slice(k, None))):
+            part.tfidf_, part.coef_, part.intercept_ = self.tfidf_, self.coef_[rows], self.intercept_[rows]
+        return first, rest
+
     def decision_function(self, X: UnitBatch) -> np.ndarray:
         """Log-odds per unit and label (before calibration)."""
         return np.asarray(self._matrix(X) @ self.coef_.T) + self.intercept_

@@ -36,11 +36,11 @@ class MatrixModel(BaseEstimator):
 
     def fit(self, X: UnitBatch, Y: np.ndarray) -> MatrixModel:
         heads = ~self.fallback
-        self.heads_ = LinearHeads(self.features, self.C).fit(X, Y[:, heads])
+        # One fit for the label heads and the gate: they share the TF-IDF vocabulary (the bundle
+        # ships one for both), and its fitting is paid once.
+        targets = np.column_stack([Y[:, heads], np.any(Y, axis=1)])
+        self.heads_, self.gate_ = LinearHeads(self.features, self.C).fit(X, targets).split(int(heads.sum()))
         self.zero_shot_ = ZeroShot(self.prototypes).fit(X, Y) if self.fallback.any() else None
-        # Fitted on the same texts, the gate's TF-IDF vocabulary equals the heads' column for column,
-        # so the bundle ships one vocabulary for both.
-        self.gate_ = LinearHeads(self.features, self.C).fit(X, np.any(Y, axis=1, keepdims=True))
         return self
 
     def decision_function(self, X: UnitBatch) -> np.ndarray:

@@ -6,11 +6,13 @@ import importlib.resources
 import logging
 import os
 import warnings
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matrixcoder.home import tracking_uri
 from matrixcoder.models.bundle import ModelBundle, save_bundle
+from matrixcoder.models.info import MlflowRef
 from matrixcoder.models.pyfunc import signature
 
 __all__ = ["EXPERIMENT", "log_training_run"]
@@ -47,8 +49,8 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
         experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=_artifact_location(tracking_uri()))
     else:
         experiment_id = experiment.experiment_id
-    with mlflow.start_run(experiment_id=experiment_id, run_name=bundle.info["name"]) as run:
-        bundle.info["mlflow"] = {"tracking_uri": tracking_uri(), "run_id": run.info.run_id}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=bundle.info.name) as run:
+        bundle.info = replace(bundle.info, mlflow=MlflowRef(tracking_uri(), run.info.run_id))
         save_bundle(bundle, folder)
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)

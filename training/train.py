@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -24,15 +24,17 @@ from matrixcoder.errors import InputError
 from matrixcoder.fileio import check_output_folder, output_folder
 from matrixcoder.labels.codebook import Codebook, load_codebook
 from matrixcoder.labels.coded_units import unit_keys
-from matrixcoder.models.bundle import BUNDLE_FORMAT, RELEVANCE, ModelBundle
+from matrixcoder.models.bundle import RELEVANCE, ModelBundle
 from matrixcoder.models.card import render_card
+from matrixcoder.models.info import ZERO_SHOT, BundleInfo, CodebookRef, ConfigInfo, CVInfo, EncoderInfo, LabelInfo, TrainingDataInfo
 from matrixcoder.training.calibration import calibrated_layer
-from matrixcoder.training.cv import System, cross_validate, evaluate, writer_learning_curve
+from matrixcoder.training.cv import System, cross_validate, score_out_of_fold, writer_learning_curve
 from matrixcoder.training.data import TrainingSet, load_training_set
-from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
+from matrixcoder.training.folds import document_folds
 from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.keywords import KeywordRules
-from matrixcoder.training.model import MatrixModel
+from matrixcoder.training.metrics import TrainingReport
+from matrixcoder.training.recipe import Recipe
 from matrixcoder.training.tracking import log_training_run
 from matrixcoder.training.zeroshot import ZeroShot, label_prompts
 
@@ -73,7 +75,7 @@ class TrainResult:
     """The written bundle and the cross-validated figures of every system."""
 
     bundle: ModelBundle
-    systems: dict[str, dict]
+    systems: dict[str, TrainingReport]
     selected: str
 
 
@@ -103,15 +105,10 @@ def train_model(
 
         n_splits = min(config.n_splits, data.n_documents)
         by_writer = data.n_writers >= 2
-        if by_writer:
-            folds = writer_folds(data.writers)
-        else:
-            folds = document_folds(data.doc_ids, data.Y, n_splits, repeats_needed(data.doc_ids, data.Y, n_splits), config.random_state)
         fallback = data.support < config.min_positives
-        candidates = [
-            System(f"model ({features})", partial(MatrixModel, features, config.C, fallback, prototypes), ~fallback, gated=True)
-            for features in MODEL_FEATURE_SETS
-        ]
+        recipes = [Recipe(features, config.C, fallback, by_writer, n_splits, config.random_state) for features in MODEL_FEATURE_SETS]
+        folds = recipes[0].folds(data)
+        candidates = [recipe.system(prototypes, f"model ({recipe.features})") for recipe in recipes]
         tuned, untuned = np.ones(len(codebook.labels), dtype=bool), np.zeros(len(codebook.labels), dtype=bool)
         baselines = [
             System("keyword rules", partial(KeywordRules, codebook), untuned),
@@ -119,34 +116,34 @@ def train_model(
             System("zero-shot similarity", partial(ZeroShot, prototypes), untuned),
         ]
         oofs = cross_validate(X, data.Y, folds, candidates + (baselines if config.compare else []))
-        systems = {oof.system.name: evaluate(oof, data.Y, folds, data.label_ids) for oof in oofs}
-        best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name]["macro_f1"], -i))
+        systems = {oof.system.name: score_out_of_fold(oof, data.Y, folds, data.label_ids) for oof in oofs}
+        best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name].macro_f1, -i))
         chosen = oofs[best]
-        systems[f"{chosen.system.name} without relevance gate"] = evaluate(chosen, data.Y, folds, data.label_ids, gate=False)
+        systems[f"{chosen.system.name} without relevance gate"] = score_out_of_fold(chosen, data.Y, folds, data.label_ids, gate=False)
         within_writer, curve = {}, {}
         if by_writer:
             document_cv = document_folds(data.doc_ids, data.Y, n_splits, 1, config.random_state)
             compared = [chosen.system] + (baselines if config.compare else [])
             within_writer = {
-                oof.system.name: evaluate(oof, data.Y, document_cv, data.label_ids)
+                oof.system.name: score_out_of_fold(oof, data.Y, document_cv, data.label_ids)
                 for oof in cross_validate(X, data.Y, document_cv, compared)
             }
             if config.compare:
                 curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
                 curve["100%"] = systems[chosen.system.name]
 
-        features = MODEL_FEATURE_SETS[best]
+        recipe = recipes[best]
         final = chosen.system.make().fit(X, data.Y)
         layer = calibrated_layer(final, chosen, data.Y)
     dim = X.embeddings.shape[1]
     out = Path(out)
-    info = _bundle_info(out.name, data, codebook, encoder, dim, features, fallback, config, folds, systems[chosen.system.name])
+    info = _bundle_info(out.name, data, codebook, encoder, dim, recipe, config, folds, systems[chosen.system.name])
     metrics = {
         "selected": chosen.system.name,
-        "scheme": "writer" if by_writer else "document",
-        "systems": systems,
-        "within_writer": within_writer,
-        "learning_curve": {share: _headline(report) for share, report in curve.items()},
+        "scheme": recipe.scheme,
+        "systems": {name: report.to_json() for name, report in systems.items()},
+        "within_writer": {name: report.to_json() for name, report in within_writer.items()},
+        "learning_curve": {share: report.headline() for share, report in curve.items()},
     }
     thresholds = dict(zip([*data.label_ids, RELEVANCE], layer.thresholds.tolist(), strict=False))
     bundle = ModelBundle(
@@ -171,45 +168,43 @@ def _bundle_info(
     codebook: Codebook,
     encoder: embeddings.TextEncoder,
     dim: int,
-    features: str,
-    fallback: np.ndarray,
+    recipe: Recipe,
     config: TrainConfig,
     folds: list[list[np.ndarray]],
-    report: dict,
-) -> dict:
-    return {
-        "format": BUNDLE_FORMAT,
-        "name": name,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "encoder": {"name": encoder.name, "fingerprint": encoder.fingerprint, "dim": dim},
-        "codebook": {"name": codebook.name, "version": codebook.version, "content_hash": codebook.content_hash},
-        "training_data": {
-            "path": str(data.path),
-            "sha256": data.sha256,
-            "coder": data.coder,
-            "units": len(data.texts),
-            "documents": data.n_documents,
-            "writers": data.n_writers,
-            "empty_units": int((~data.Y.any(axis=1)).sum()),
+    report: TrainingReport,
+) -> BundleInfo:
+    """What ``bundle.json`` records: enough to check the model's inputs and to re-run its recipe."""
+    return BundleInfo(
+        name=name,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        encoder=EncoderInfo(encoder.name, encoder.fingerprint, dim),
+        codebook=CodebookRef(codebook.name, codebook.version, codebook.content_hash),
+        training_data=TrainingDataInfo(
+            path=str(data.path),
+            sha256=data.sha256,
+            coder=data.coder,
+            units=len(data.texts),
+            documents=data.n_documents,
+            writers=data.n_writers,
+            empty_units=int((~data.Y.any(axis=1)).sum()),
             # Document id + text hash of every training unit, so `evaluate` recognises them in any file.
-            "unit_keys": unit_keys(data.doc_ids, data.texts),
-        },
-        "features": features,
-        "labels": [
-            {"id": label, "mode": "zero-shot" if fallback[j] else "head", "support": int(data.support[j])}
-            for j, label in enumerate(data.label_ids)
-        ],
-        "config": {key: value for key, value in asdict(config).items() if key not in ("encoder", "coder", "compare")},
-        "cv": {
-            "scheme": "writer" if data.n_writers >= 2 else "document",
-            "n_splits": len(folds[0]),
-            "n_repeats": len(folds),
-            "feature_sets": list(MODEL_FEATURE_SETS),
-            "micro_f1": report["micro_f1"],
-            "macro_f1": report["macro_f1"],
-            "mean_kappa": report["mean_kappa"],
-        },
-    }
+            unit_keys=unit_keys(data.doc_ids, data.texts),
+        ),
+        features=recipe.features,
+        labels=tuple(
+            LabelInfo(label, ZERO_SHOT if recipe.fallback[j] else "head", int(data.support[j])) for j, label in enumerate(data.label_ids)
+        ),
+        config=ConfigInfo(n_splits=config.n_splits, C=config.C, min_positives=config.min_positives, random_state=config.random_state),
+        cv=CVInfo(
+            scheme=recipe.scheme,
+            n_splits=len(folds[0]),
+            n_repeats=len(folds),
+            feature_sets=MODEL_FEATURE_SETS,
+            micro_f1=report.micro_f1,
+            macro_f1=report.macro_f1,
+            mean_kappa=report.mean_kappa,
+        ),
+    )
 
 
 @contextlib.contextmanager
@@ -221,35 +216,32 @@ def _data_errors(examples: str | Path) -> Iterator[None]:
         raise InputError(examples, f"cannot learn from these examples ({' '.join(str(exc).split())})") from None
 
 
-def _headline(report: dict) -> dict:
-    return {key: report[key] for key in ("micro_f1", "macro_f1", "mean_kappa")}
-
-
-def _params(info: dict) -> dict:
+def _params(info: BundleInfo) -> dict:
     return {
-        "encoder": info["encoder"]["name"],
-        "encoder_fingerprint": info["encoder"]["fingerprint"],
-        "codebook_hash": info["codebook"]["content_hash"],
-        "training_sha256": info["training_data"]["sha256"],
-        "coder": info["training_data"]["coder"],
-        "units": info["training_data"]["units"],
-        "documents": info["training_data"]["documents"],
-        "features": info["features"],
-        "fallback_labels": " ".join(label["id"] for label in info["labels"] if label["mode"] == "zero-shot") or "none",
-        "n_splits": info["cv"]["n_splits"],
-        "n_repeats": info["cv"]["n_repeats"],
-        **info["config"],
+        "encoder": info.encoder.name,
+        "encoder_fingerprint": info.encoder.fingerprint,
+        "codebook_hash": info.codebook.content_hash,
+        "training_sha256": info.training_data.sha256,
+        "coder": info.training_data.coder,
+        "units": info.training_data.units,
+        "documents": info.training_data.documents,
+        "features": info.features,
+        "fallback_labels": " ".join(info.fallback_labels) or "none",
+        "n_splits": info.cv.n_splits,
+        "n_repeats": info.cv.n_repeats,
+        **info.config.to_json(),
     }
 
 
-def _flat_metrics(systems: dict[str, dict], selected: str) -> dict[str, float]:
+def _flat_metrics(systems: dict[str, TrainingReport], selected: str) -> dict[str, float]:
     """MLflow metric names: ``<system>.<figure>`` for each system, ``<figure>.<label>`` for the model."""
     flat: dict[str, float] = {}
     for name, report in systems.items():
         key = "model" if name == selected else _slug(name)
-        flat |= {f"{key}.{figure}": report[figure] for figure in ("micro_f1", "macro_f1", "mean_kappa", "empty_coded")}
-    for label, figures in systems[selected]["per_label"].items():
-        flat |= {f"{figure}.{label}": figures[figure] for figure in ("f1", "precision", "recall", "kappa") if figures[figure] is not None}
+        flat |= {f"{key}.{figure}": value for figure, value in (report.headline() | {"empty_coded": report.empty_coded}).items()}
+    for label, figures in systems[selected].per_label.items():
+        values = {"f1": figures.f1, "precision": figures.precision, "recall": figures.recall, "kappa": figures.kappa}
+        flat |= {f"{figure}.{label}": value for figure, value in values.items() if value is not None}
     return flat
 
 

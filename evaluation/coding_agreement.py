@@ -40,6 +40,7 @@ from matrixcoder.stats import agreement
 
 __all__ = [
     "AgreementResult",
+    "AgreementSummary",
     "BootstrapConfig",
     "CodingTable",
     "Estimate",
@@ -47,7 +48,6 @@ __all__ = [
     "PAIR_STATISTICS",
     "PairAgreement",
     "PairResult",
-    "Summary",
     "check_doubly_coded",
     "coding_table",
     "label_agreement",
@@ -310,7 +310,7 @@ class LabelAgreement:
 
 
 @dataclass(frozen=True)
-class Summary:
+class AgreementSummary:
     """Labels of one dimension (or all labels) summarised.
 
     Attributes:
@@ -357,11 +357,11 @@ class AgreementResult:
     n_pairable: int
     units_per_coder: dict[str, int]
     labels: tuple[LabelAgreement, ...]
-    summaries: tuple[Summary, ...]
+    summaries: tuple[AgreementSummary, ...]
     config: BootstrapConfig
 
     @property
-    def overall(self) -> Summary:
+    def overall(self) -> AgreementSummary:
         return self.summaries[-1]
 
     def to_json(self) -> dict:
@@ -664,7 +664,7 @@ def _summaries(
     pairable: np.ndarray,
     weights: np.ndarray,
     config: BootstrapConfig,
-) -> tuple[Summary, ...]:
+) -> tuple[AgreementSummary, ...]:
     scopes = [(d.id, d.name) for d in sorted(codebook.dimensions, key=lambda d: d.order)]
     scopes += [(APPROACH_DIMENSION, codebook.dimension_name(APPROACH_DIMENSION)), ("overall", "All labels")]
     coded_rows = [np.flatnonzero(table.coded[:, u]) for u in np.flatnonzero(pairable)]
@@ -674,7 +674,7 @@ def _summaries(
         if not columns:
             reason = "the dimension has no codes in the codebook"
             empty = Estimate(None, None, reason)
-            summaries.append(Summary(scope, name, 0, {s: empty for s in ("alpha", *AGREEMENT_STATISTICS)}, empty))
+            summaries.append(AgreementSummary(scope, name, 0, {s: empty for s in ("alpha", *AGREEMENT_STATISTICS)}, empty))
             continue
         # Labels nobody gave on a doubly coded unit agree trivially (percent and AC1 are 1 by
         # convention); averaging them in would inflate the summary, so only used labels count.
@@ -692,7 +692,7 @@ def _summaries(
             _masi_closed_form(weights, sets),
             config,
         )
-        summaries.append(Summary(scope, name, len(columns), means, masi))
+        summaries.append(AgreementSummary(scope, name, len(columns), means, masi))
     return tuple(summaries)
 
 

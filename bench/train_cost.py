@@ -1,0 +1,102 @@
+"""Wall time and peak memory of training the default model cold, as ``make demo`` does it.
+
+``make demo`` on a fresh clone trains the default model with ``train --compare``: the ONNX
+export of the encoder, the embedding of every example, leave-one-writer-out and within-writer
+cross-validation of the model and the baselines, the learning curve, and the final fit. The
+budget is 15 minutes on 2 cores with peak memory under 4 GB.
+
+The run is cold: a fresh ``MATRIXCODER_HOME`` (no encoder export, no cached embedding) and a
+fresh output folder. Cross-validation runs in worker processes, so the peak is that of the
+whole process tree: every 0.2 s the resident sets of the command and all its descendants
+(``/proc``) are summed, and the largest sum is reported beside ``wait4``'s peak of the largest
+single process. CPU time shows what the wall time would be on idle cores when the machine
+is shared (the load average at the end says whether it was).
+
+Usage: ``python bench/train_cost.py [--examples labels/examples.jsonl] [--no-compare]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from matrixcoder.console import print_table
+from matrixcoder.training.default_model import DEFAULT_EXAMPLES
+
+
+def tree_rss_mb(root: int) -> float:
+    """Summed resident set size (MiB) of ``root`` and every process descended from it."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        parents[pid] = int(fields.get("PPid", "0").strip())
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES)
+    parser.add_argument("--no-compare", action="store_true", help="train without the baselines and the learning curve")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        home, out = Path(scratch, "home"), Path(scratch, "model")
+        command = [sys.executable, "-m", "matrixcoder", "train", str(args.examples), "--out", str(out)]
+        command += [] if args.no_compare else ["--compare"]
+        env = os.environ | {"MATRIXCODER_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+        start = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        peak = [0.0]
+
+        def sample() -> None:
+            while child.poll() is None:
+                peak[0] = max(peak[0], tree_rss_mb(child.pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        sampler.join()
+        output = child.stdout.read().decode() if child.stdout else ""
+        # The train process reaps its workers, so their CPU time is counted in its children's.
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_seconds = cpu.ru_utime + cpu.ru_stime
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"train failed:\n{output}")
+    print(output)
+    print_table(
+        f"Cold training of {args.examples.name} on {os.cpu_count()} cores",
+        ["figure", "value", "budget"],
+        [
+            ["wall time", f"{seconds / 60:.1f} min", "15 min"],
+            ["CPU time, all processes", f"{cpu_seconds / 60:.1f} min", f"{os.cpu_count()} cores × 15 min"],
+            ["peak memory, process tree", f"{peak[0] / 1024:.2f} GB", "4 GB"],
+            ["peak memory, largest process", f"{usage.ru_maxrss / 1024**2:.2f} GB", ""],
+            ["load average at the end", f"{os.getloadavg()[0]:.1f}", "2 cores idle: < 2"],
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
