@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -131,9 +132,7 @@ def import_labelstudio_command(
     force: ForceOption = False,
 ) -> None:
     """Read reviewed Label Studio annotations as coded units (one coder per annotator)."""
-    check_output_file(output, force=force, inputs=[export])
-    result = tools.import_labelstudio(export, load_codebook(codebook))
-    _finish(result.units, result.notes, output)
+    _import_export(tools.import_labelstudio, export, output, codebook, force)
 
 
 @import_app.command("prodigy")
@@ -144,9 +143,7 @@ def import_prodigy_command(
     force: ForceOption = False,
 ) -> None:
     """Read accepted Prodigy answers as coded units (one coder per annotator session)."""
-    check_output_file(output, force=force, inputs=[export])
-    result = tools.import_prodigy(export, load_codebook(codebook))
-    _finish(result.units, result.notes, output)
+    _import_export(tools.import_prodigy, export, output, codebook, force)
 
 
 @import_app.command("doccano")
@@ -158,8 +155,15 @@ def import_doccano_command(
     force: ForceOption = False,
 ) -> None:
     """Read reviewed doccano labels as coded units."""
+    _import_export(tools.import_doccano, export, output, codebook, force, coder)
+
+
+def _import_export(
+    read: Callable[..., tools.ToolImport], export: Path, output: Path, codebook: Path | None, force: bool, *args: object
+) -> None:
+    """An annotation tool's export as coded units: the same checks and summary for every tool."""
     check_output_file(output, force=force, inputs=[export])
-    result = tools.import_doccano(export, load_codebook(codebook), coder)
+    result = read(export, load_codebook(codebook), *args)
     _finish(result.units, result.notes, output)
 
 

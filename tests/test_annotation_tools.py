@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 import zipfile
 
 import pytest
+from cli_runner import run_cli
 from lxml import etree
 
-from matrixcoder.cli import main
 from matrixcoder.errors import InputError
 from matrixcoder.interop import annotation_tools as tools
 from matrixcoder.labels.coded_units import read_coded_units
@@ -31,14 +30,6 @@ REVIEWED = {"h01-001": ["CL1"], "h01-002": ["SI6"], "h02-001": ["AP-MC"]}
 def write_lines(path, records):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime
 import enum
 import inspect
-import sys
 import typing
 from pathlib import Path
 
 import pytest
 import typer.main
+from cli_runner import run_cli
 from typer.core import TyperGroup
 
-from matrixcoder.cli import app, main
+from matrixcoder.cli import app
 from matrixcoder.encoding import embeddings
 from matrixcoder.training import default_model
 
@@ -127,14 +127,6 @@ def nothing_runs(monkeypatch):
 
     monkeypatch.setattr(embeddings, "load_encoder", refuse)
     monkeypatch.setattr(default_model, "resolve_model", refuse)
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def assert_usage_error(code: int, err: str, command_path: str) -> str:

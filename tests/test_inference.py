@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runner import run_cli
 from fakes import HashingEncoder
 from synthetic import fake_environment, unit_text, write_document, write_examples
 
@@ -35,16 +36,6 @@ def env(tmp_path_factory):
         write_document(docs / "ECIU" / "eciu-event.txt", ["AP-EVENT", None, "FD3"], seed=2)
         write_document(docs / "ECIU" / "eciu-news.txt", [None, None], seed=3)
         yield tmp, result.bundle, docs
-
-
-def run_cli(monkeypatch, capsys, *args):
-    from matrixcoder.cli import main
-
-    monkeypatch.setattr("sys.argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def test_predict_scores_every_label_for_unseen_text(env, tmp_path, monkeypatch, capsys):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import struct
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from matrixcoder.cli import main
 from matrixcoder.corpus.segment import sentence_spans
 from matrixcoder.errors import InputError
 from matrixcoder.inference.suggest import CodeSuggestion, DocumentSuggestion, Evidence, export_suggestions
@@ -41,14 +40,6 @@ def schema(name: str) -> etree.XMLSchema:
     if not path.is_file():
         pytest.skip(f"REFI-QDA schema {path} not found (the schemas live in ../shared/refi-qda/ beside the repository)")
     return etree.XMLSchema(etree.parse(str(path)))
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def write_zip(path: Path, entries: dict[str, bytes | str]) -> Path:

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from test_review_support import (
-    run_cli,
     world_fixture,  # noqa: F401  (registers the "world" fixture)
 )
 

@@ -105,14 +105,3 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
-
-
-def run_cli(monkeypatch, capsys, *args):
-    """Run ``matrixcoder ARGS``; returns (exit code, stdout, stderr)."""
-    from matrixcoder.cli import main
-
-    monkeypatch.setattr("sys.argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err

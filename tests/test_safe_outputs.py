@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from matrixcoder import console as console_module
-from matrixcoder.cli import main
 from matrixcoder.corpus import ingest as ingest_module
 from matrixcoder.corpus import ingest_paths, load_corpus
 from matrixcoder.encoding import embeddings
@@ -26,14 +26,6 @@ from matrixcoder.training import default_model
 
 CORPUS_FILES = {"corpus.json", "documents.parquet", "manifest.csv", "units.parquet", OWNER_FILE}
 MARKUP = "[/i] [link=file:///etc/passwd]x[/link] [red]alert[/red] [bold"
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
