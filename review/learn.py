@@ -20,6 +20,7 @@ from matrixcoder.fileio import write_jsonl
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.coded_units import REVIEW_WEIGHT, CodedUnit, merge_training_units, read_coded_units
 from matrixcoder.review.store import ReviewStore
+from matrixcoder.training.train import TrainConfig, train_model
 
 __all__ = ["retrain", "reviewed_units"]
 
@@ -74,8 +75,6 @@ def retrain(
     Raises:
         InputError: No decisions yet, or the examples or the training fail on bad input.
     """
-    from matrixcoder.training.train import TrainConfig, train_model
-
     progress("reading decisions and examples")
     reviewed = reviewed_units(store)
     if not reviewed:

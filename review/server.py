@@ -9,12 +9,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from matrixcoder.corpus import ingest_paths, load_corpus
 from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.rulings import read_rulings
+from matrixcoder.models.bundle import load_bundle
+from matrixcoder.models.predictor import Predictor
 from matrixcoder.review.app import LOOPBACK, create_app
 from matrixcoder.review.session import ReviewSession
 from matrixcoder.review.store import ReviewStore
+from matrixcoder.training import default_model
 
 __all__ = ["corpus_tables", "is_loopback", "load_review_corpus", "make_server", "open_session", "serve"]
 
@@ -50,8 +54,6 @@ def load_review_corpus(path: Path, work: Path):
     Raises:
         InputError: Nothing could be read.
     """
-    from matrixcoder.corpus import ingest_paths, load_corpus
-
     path = Path(path)
     if (path / "corpus.json").is_file():
         return load_corpus(path)
@@ -81,10 +83,6 @@ def open_session(
     Raises:
         InputError: Bad corpus, database, model or encoder.
     """
-    from matrixcoder.models.bundle import load_bundle
-    from matrixcoder.models.predictor import Predictor
-    from matrixcoder.training.default_model import DEFAULT_EXAMPLES, resolve_model
-
     loaded = load_review_corpus(corpus, db.with_name(db.name + ".corpus"))
     store = ReviewStore(db)
     models_dir = db.with_name(db.name + ".models")
@@ -99,7 +97,7 @@ def open_session(
                 print(f"Using the model retrained in this review database: {entry['path']} (--model chooses another)", file=sys.stderr)
                 break
     if bundle is None:
-        bundle = resolve_model(model, codebook)
+        bundle = default_model.resolve_model(model, codebook)
     predictor = Predictor.from_bundle(bundle)
     documents, units = corpus_tables(loaded)
     known = {d["doc_id"]: d["sha256"] for d in documents}
@@ -117,7 +115,7 @@ def open_session(
         store,
         coder,
         rules=read_rulings(),
-        examples=examples or DEFAULT_EXAMPLES,
+        examples=examples or default_model.DEFAULT_EXAMPLES,
         models_dir=models_dir,
     )
 

@@ -23,7 +23,8 @@ from matrixcoder.errors import InputError
 from matrixcoder.inference.aggregate import aggregate
 from matrixcoder.labels.codebook import APPROACH_DIMENSION, Codebook
 from matrixcoder.labels.rulings import Ruling, rulings_by_code
-from matrixcoder.models.bundle import ModelBundle
+from matrixcoder.models.bundle import ModelBundle, load_bundle
+from matrixcoder.review.learn import retrain
 from matrixcoder.review.queue import ActiveQueue, QueuePick, label_margins
 from matrixcoder.review.store import ReviewStore, UnitState
 
@@ -411,9 +412,6 @@ class ReviewSession:
         return True
 
     def _retrain(self) -> None:
-        from matrixcoder.models.bundle import load_bundle
-        from matrixcoder.review.learn import retrain
-
         job = self.job
 
         def progress(message: str) -> None:
