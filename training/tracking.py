@@ -13,7 +13,6 @@ from pathlib import Path
 from matrixcoder.home import tracking_uri
 from matrixcoder.models.bundle import ModelBundle, save_bundle
 from matrixcoder.models.info import MlflowRef
-from matrixcoder.models.pyfunc import signature
 
 __all__ = ["EXPERIMENT", "log_training_run"]
 
@@ -39,7 +38,11 @@ def log_training_run(bundle: ModelBundle, folder: Path, params: dict, metrics: d
     """
     # MLflow's progress bars and store-creation notices would drown the training report.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow (and the pyfunc wrapper, which subclasses its model class) load only when a run is
+    # logged: importing them costs about 2 s, which every command and test would pay otherwise.
     import mlflow
+
+    from matrixcoder.models.pyfunc import signature
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
