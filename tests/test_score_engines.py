@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from cli_runner import run_cli
 from synthetic import fake_environment, write_examples
 
 from matrixcoder.corpus import ingest_paths, load_corpus
@@ -60,24 +61,16 @@ def env(tmp_path_factory):
             spark.stop()
 
 
-def run_cli(monkeypatch, capsys, *args):
-    from matrixcoder.cli import main
-
-    monkeypatch.setattr("sys.argv", ["matrixcoder", *map(str, args)])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out
-
-
 def test_spark_and_local_engines_write_the_same_tables_on_the_demo_corpus(env, monkeypatch, capsys):
     tmp, bundle = env
     # Spark first: its workers embed with a cold cache, which the local run then shares.
-    code, out = run_cli(monkeypatch, capsys, "score", tmp / "corpus", "--out", tmp / "spark", "--engine", "spark", "--model", bundle.path)
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "score", tmp / "corpus", "--out", tmp / "spark", "--engine", "spark", "--model", bundle.path
+    )
     corpus = load_corpus(tmp / "corpus")
     expected = f"Scored {len(corpus.units)} units of {len(corpus.documents)} documents"
     assert code == 0 and expected in out.replace("\n", " ")
-    code, _ = run_cli(monkeypatch, capsys, "score", tmp / "corpus", "--out", tmp / "local", "--model", bundle.path)
+    code, _, _ = run_cli(monkeypatch, capsys, "score", tmp / "corpus", "--out", tmp / "local", "--model", bundle.path)
     assert code == 0
     assert not (tmp / "spark.partial").exists()
 
