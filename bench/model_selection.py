@@ -25,6 +25,10 @@ Re-run on 2026-12-02 after the parallel cross-validation and the typed recipe (s
 embedding + word + char tf-idf at C 1 .466 / .476, at C 0.5 .461 / .471, and word + char tf-idf
 without the embedding .443 / .454: the embedding block still adds about .02, and C stays at 1.
 
+Re-run on 2026-12-02 with 33 writers (21,447 units, the examples of writers w01-w33, same 4
+groups of writers): C 1 .505 / .515, C 2 .503 / .513, embedding block × 0.5 .495 / .505. More
+data did not move the best C either.
+
 Usage: ``python bench/model_selection.py embedding+tfidf+char:1:1 embedding+tfidf:1:1 [--groups 4]``
 (each argument is ``features:C:embedding_scale``).
 """

@@ -30,7 +30,7 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
         f"- Features: {info.features} (chosen by cross-validated macro-F1 among {', '.join(cv.feature_sets)})",
         f"- Heads: logistic regression per label, balanced class weights, C = {info.config.C}, Platt-calibrated on out-of-fold scores",
         f"- Relevance gate: {_gate_text(thresholds[RELEVANCE])}",
-        f"- Cross-validation: {cv_scheme_text(cv)}; thresholds cross-fitted (tuned on the other folds only)",
+        f"- Cross-validation: {cv_scheme_text(cv, info.training_data.writers)}; thresholds cross-fitted (tuned on the other folds only)",
         "",
         f"## Cross-validated comparison: {_headline_name(cv)} (same folds)",
         "",
@@ -76,10 +76,12 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
     return "\n".join(lines)
 
 
-def cv_scheme_text(cv: CVInfo) -> str:
-    """How the headline figures were cross-validated, in words."""
-    if cv.by_writer:
+def cv_scheme_text(cv: CVInfo, n_writers: int | None) -> str:
+    """How the headline figures were cross-validated, in words (``n_writers``: None in old bundles)."""
+    if cv.by_writer and (n_writers is None or cv.n_splits >= n_writers):
         return f"leave one writer out ({cv.n_splits} writers, each held out in turn with all its documents)"
+    if cv.by_writer:
+        return f"writers held out in {cv.n_splits} groups ({n_writers} writers; each group held out in turn with all its documents)"
     return (
         f"{cv.n_splits} folds by document × {cv.n_repeats} repeat(s), iterative multi-label stratification "
         "over documents (the examples name no writers, so this is a within-writer figure)"
@@ -116,7 +118,8 @@ def _learning_curve(curve: dict) -> list[str]:
         "",
         "## Learning curve over writers (unseen writers)",
         "",
-        "Each writer held out in turn; the model learns from this share of the other writers.",
+        "Each share: the model learns from that share of the other writers; the smaller shares hold",
+        "the writers out in five groups; 100% is the headline figure.",
         "",
         "| writers used | micro-F1 | macro-F1 | mean kappa |",
         "|---|---|---|---|",

@@ -250,6 +250,19 @@ def test_writer_folds_hold_each_writer_out_once():
         writer_folds(np.array(["w1", "w1"]))
 
 
+def test_many_writers_are_held_out_in_groups():
+    """Past the cap, whole writers still never straddle a split, and every unit is tested once."""
+    writers = np.array([f"w{i % 30:02d}" for i in range(300)])
+    (folds,) = writer_folds(writers, max_folds=12, random_state=3)
+    assert len(folds) == 12
+    groups = [set(writers[test].tolist()) for test in folds]
+    assert all(2 <= len(group) <= 3 for group in groups)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(writers)))
+    assert len(set().union(*groups)) == 30 and sum(map(len, groups)) == 30
+    (again,) = writer_folds(writers, max_folds=12, random_state=3)
+    assert all(np.array_equal(a, b) for a, b in zip(folds, again, strict=True))
+
+
 def test_character_ngrams_round_trip_through_the_saved_vocabulary():
     texts = ["stackable micro-credentials", "microcredentials stack", "Stackable courses", "recognised credits"]
     fitted = TfidfFeatures(char=True).fit(texts)

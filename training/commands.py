@@ -62,7 +62,7 @@ def train(
         raise typer.Exit(130) from None
     info = result.bundle.info
     print_table(
-        f"Cross-validation, {cv_scheme_text(info.cv)}: {info.training_data.units} units, {info.training_data.documents} documents",
+        f"Cross-validation, {cv_scheme_text(info.cv, info.training_data.writers)}: {info.training_data.units} units, {info.training_data.documents} documents",
         ["system", "micro-F1", "macro-F1", "mean kappa", "empty units coded"],
         [
             [

@@ -30,9 +30,9 @@ class Recipe:
         features: The feature set, e.g. ``"embedding+tfidf+char"``.
         C: Inverse regularisation strength of the logistic heads.
         fallback: Per label, True when it is scored zero-shot (too few positives for a head).
-        by_writer: Cross-validate by writer (each writer held out in turn), else by document.
+        by_writer: Cross-validate by writer (whole writers held out), else by document.
         n_splits: Folds per repeat when by document.
-        random_state: Seed of the document fold shuffles.
+        random_state: Seed of the fold shuffles (documents) and of the writer groups.
     """
 
     features: str
@@ -78,6 +78,6 @@ class Recipe:
                 needs (:func:`~matrixcoder.training.folds.repeats_needed`).
         """
         if self.by_writer:
-            return writer_folds(data.writers)
+            return writer_folds(data.writers, random_state=self.random_state)
         repeats = n_repeats if n_repeats is not None else repeats_needed(data.doc_ids, data.Y, self.n_splits)
         return document_folds(data.doc_ids, data.Y, self.n_splits, repeats, self.random_state)
