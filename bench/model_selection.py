@@ -4,7 +4,7 @@ Each configuration (feature set, C, scale of the embedding block) is cross-valid
 writers of the shipped examples held out in groups (``--groups`` folds of whole writers; the
 default 4 keeps a run to minutes per configuration on 2 cores), thresholds and relevance gate
 cross-fitted as in training. The default model's recipe (``training.train.MODEL_FEATURE_SETS``,
-``TrainConfig.C``) is the best of these; ``train`` then reports leave-one-writer-out figures.
+``TrainConfig.C``) is the best of these; ``train`` then reports its figures on writers held out.
 
 Measured on the shipped examples (12,507 units, 17 writers), mean per-label kappa / macro-F1:
 

@@ -119,7 +119,7 @@ def _learning_curve(curve: dict) -> list[str]:
         "## Learning curve over writers (unseen writers)",
         "",
         "Each share: the model learns from that share of the other writers; the smaller shares hold",
-        "the writers out in five groups; 100% is the headline figure.",
+        "the writers out in four groups; 100% is the headline figure.",
         "",
         "| writers used | micro-F1 | macro-F1 | mean kappa |",
         "|---|---|---|---|",

@@ -166,13 +166,13 @@ class CVInfo:
     """How the model was cross-validated, and its headline figures.
 
     Attributes:
-        n_splits: Folds per repeat (writers, when by writer).
+        n_splits: Folds per repeat (writers, or groups of writers when there are many, when by writer).
         n_repeats: Repeats of the folds (figures are their mean).
         feature_sets: The feature sets cross-validated against each other.
         micro_f1: Micro-averaged F1 of the chosen model.
         macro_f1: Macro-averaged F1 over labels with positives.
         mean_kappa: Mean per-label Cohen's kappa.
-        scheme: ``"writer"`` (leave one writer out) or ``"document"``; None in bundles from
+        scheme: ``"writer"`` (whole writers held out) or ``"document"``; None in bundles from
             before writers were recorded, which were cross-validated by document.
     """
 

@@ -18,6 +18,8 @@ from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.encoding.features import CHAR_PREFIX, TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels import load_codebook
+from matrixcoder.models.card import cv_scheme_text
+from matrixcoder.models.info import CVInfo
 from matrixcoder.training.cv import System, cross_validate, score_out_of_fold
 from matrixcoder.training.data import load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
@@ -248,6 +250,13 @@ def test_writer_folds_hold_each_writer_out_once():
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(writers)))
     with pytest.raises(ValueError, match="2 writers"):
         writer_folds(np.array(["w1", "w1"]))
+
+
+def test_the_card_says_whether_writers_were_held_out_one_by_one_or_in_groups():
+    cv = CVInfo(n_splits=10, n_repeats=1, feature_sets=("embedding",), micro_f1=0.5, macro_f1=0.5, mean_kappa=0.5, scheme="writer")
+    assert cv_scheme_text(cv, 10).startswith("leave one writer out (10 writers")
+    assert cv_scheme_text(cv, 49).startswith("writers held out in 10 groups (49 writers")
+    assert cv_scheme_text(cv, None).startswith("leave one writer out")
 
 
 def test_many_writers_are_held_out_in_groups():

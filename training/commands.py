@@ -47,7 +47,7 @@ def train(
     ] = REVIEW_WEIGHT,
     force: ForceOption = False,
 ) -> None:
-    """Cross-validate (leave one writer out when the examples name writers), fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
+    """Cross-validate (whole writers held out when the examples name writers), fit per-label heads with tuned thresholds, write a bundle, log to MLflow."""
     # Imported here so that other commands start without loading the training stack.
     from matrixcoder.training.train import TrainConfig, train_model
 

@@ -37,7 +37,7 @@ __all__ = [
 PARALLEL_MIN_UNITS = 2000
 # Held-out groups of writers for the learning curve's smaller shares: one fit per group and
 # share instead of one per writer, which kept the curve at a third of a training's time.
-LEARNING_CURVE_GROUPS = 5  # MODEL.md says "five groups" (models/card.py)
+LEARNING_CURVE_GROUPS = 4  # MODEL.md says "four groups" (models/card.py)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def cross_validate(
     """Fit every system on each training part and score its test fold.
 
     The fits are independent, so on large data they run in worker processes, one per core:
-    leave-one-writer-out on the shipped examples is dozens of fits of about 40 s each.
+    cross-validation by writer on the shipped examples is dozens of fits of about a minute each.
 
     Args:
         train_parts: The units each fold's models learn from, aligned with ``folds``; by

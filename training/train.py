@@ -2,9 +2,11 @@
 
 The model is judged on documents by writers it has never seen, so when the examples say who
 wrote each document (``writer``), every choice (feature set, thresholds, relevance gate) is made
-on leave-one-writer-out cross-validation, and that is the headline figure. Cross-validation by
-document, where a writer's other documents sit in the training folds, is reported beside it as
-the within-writer figure: the gap between the two is what a new writer costs.
+on cross-validation that holds whole writers out (one writer at a time, or groups of writers
+when there are many: :func:`~matrixcoder.training.folds.writer_folds`), and that is the
+headline figure. Cross-validation by document, where a writer's other documents sit in the
+training folds, is reported beside it as the within-writer figure: the gap between the two is
+what a new writer costs.
 """
 
 from __future__ import annotations
