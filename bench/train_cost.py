@@ -1,7 +1,7 @@
 """Wall time and peak memory of training the default model cold, as ``make demo`` does it.
 
 ``make demo`` on a fresh clone trains the default model with ``train --compare``: the ONNX
-export of the encoder, the embedding of every example, leave-one-writer-out and within-writer
+export of the encoder, the embedding of every example, writer-held-out and within-writer
 cross-validation of the model and the baselines, the learning curve, and the final fit. The
 budget is 15 minutes on 2 cores with peak memory under 4 GB.
 
@@ -12,7 +12,11 @@ whole process tree: every 0.2 s the resident sets of the command and all its des
 single process. CPU time shows what the wall time would be on idle cores when the machine
 is shared (the load average at the end says whether it was).
 
-Measured on 2026-12-02 (12,507 units, 17 writers, 2 idle cores): 13.6 minutes wall, 23.1
+Measured on 2026-12-02 with 30,435 units and 49 writers (writers held out in 10 groups, the
+learning curve in 4): 10.9 minutes wall, 19.0 minutes of CPU, peak 2.33 GB for the process tree
+(1.50 GB the largest process); the whole cold `make clean && make demo` took 11.7 minutes.
+
+Earlier, on 2026-12-02 (12,507 units, 17 writers left out one at a time, 2 idle cores): 13.6 minutes wall, 23.1
 minutes of CPU, peak 1.88 GB for the process tree (1.20 GB the largest process). On the same
 machine while other jobs kept both cores busy: 21.0 minutes.
 
