@@ -32,6 +32,7 @@ from matrixcoder.evaluation.coding_agreement import CodingTable
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.labels.coded_units import KEY_DIGITS, unit_key
 from matrixcoder.models.bundle import ModelBundle
+from matrixcoder.models.card import cv_scheme_text
 from matrixcoder.models.predictor import Predictor
 from matrixcoder.training.cv import cross_fitted, cross_validate
 from matrixcoder.training.data import TrainingSet, load_training_set
@@ -173,7 +174,12 @@ def _overlap(bundle: ModelBundle, n_units: int, n_trained: int | None, n_folds: 
     if n_folds:
         assert training is not None  # folds are only run on the training file
         held = "writer" if bundle.info.cv.by_writer else "document"
-        scheme = f"{_writer_scheme(bundle)} cross-validation" if held == "writer" else f"{n_folds}-fold cross-validation by document"
+        data = bundle.info.training_data
+        scheme = (
+            f"cross-validation, {cv_scheme_text(bundle.info.cv, data.writers)},"
+            if held == "writer"
+            else f"{n_folds}-fold cross-validation by document"
+        )
         handled = (
             f"scored by cross-fitting, the bundle's recipe re-trained by {scheme} on its training file "
             f"{training.path}, each unit coded by the fold model that did not see its {held}"
@@ -185,17 +191,11 @@ def _overlap(bundle: ModelBundle, n_units: int, n_trained: int | None, n_folds: 
     return f"{n_trained} of {n_units} gold units were in the model's training data (matched by document id and text): {handled}{others}"
 
 
-def _writer_scheme(bundle: ModelBundle) -> str:
-    """Leave one writer out, or writers held out in groups (many writers)."""
-    cv, writers = bundle.info.cv, bundle.info.training_data.writers
-    return "leave-one-writer-out" if writers is None or cv.n_splits >= writers else f"{cv.n_splits}-fold writer-grouped"
-
-
 def _card_note(bundle: ModelBundle, n_folds: int) -> str:
     """Why these figures need not match MODEL.md, which a reader will set beside them."""
     cv, data = bundle.info.cv, bundle.info.training_data
     if cv.by_writer:
-        card = f"{_writer_scheme(bundle)} cross-validation ({data.writers or cv.n_splits} writers)"
+        card = f"cross-validation, {cv_scheme_text(cv, data.writers)},"
     else:
         averaged = f"the mean over {cv.n_repeats} repeats of " if cv.n_repeats > 1 else ""
         card = f"{averaged}{cv.n_splits}-fold cross-validation by document"
