@@ -36,10 +36,10 @@ from matrixcoder.evaluation.confusion import Confusion, code_confusions
 from matrixcoder.evaluation.plots import Interval, agreement_figure, confusion_figure, prevalence_figure
 from matrixcoder.evaluation.reports import Plot, Report, Section, Table
 from matrixcoder.labels.codebook import Codebook
+from matrixcoder.labels.coded_units import GOLD_CODERS
 
 __all__ = [
     "GOLD",
-    "GOLD_NAMES",
     "MODEL",
     "MODEL_ON_CEILING",
     "Evaluation",
@@ -50,7 +50,6 @@ __all__ = [
 
 MODEL = "model"
 GOLD = "gold"
-GOLD_NAMES = ("gold", "adjudicated")
 SHOWN = ("precision", "recall", "f1", "kappa", "alpha", "ac1")
 
 
@@ -62,7 +61,7 @@ def gold_standard(table: CodingTable) -> tuple[str, CodingTable, str]:
     """
     if MODEL in table.coders:
         raise ValueError(f"a coder is named '{MODEL}', the name the model takes here; rename that coder")
-    for name in GOLD_NAMES:
+    for name in GOLD_CODERS:
         if name in table.coders:
             return name, table, f"the codes of coder '{name}' (a coder named 'gold' or 'adjudicated' is the gold standard)"
     humans = list(table.coders)
@@ -157,7 +156,7 @@ def evaluate_model(table: CodingTable, codes: np.ndarray, model: str, config: Bo
     scored = ~np.any(np.ma.getmaskarray(codes), axis=1)
     decisions = np.ma.getdata(codes).astype(bool) & scored[:, None]
     gold, with_gold, gold_description = gold_standard(table)
-    humans = tuple(coder for coder in table.coders if coder not in GOLD_NAMES)
+    humans = tuple(coder for coder in table.coders if coder not in GOLD_CODERS)
     full = _only(with_gold.with_coder(MODEL, scored, decisions), scored)
     comparisons = {f"{MODEL} vs {GOLD if other == gold else other}": (full, MODEL, other) for other in (gold, *humans)}
     pairs = [pair for pair in itertools.combinations(humans, 2) if _shared(full, *pair).any()]

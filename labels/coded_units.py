@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,21 @@ from matrixcoder.errors import InputError
 from matrixcoder.fileio import read_jsonl
 from matrixcoder.labels.codebook import Codebook
 
-__all__ = ["KEY_DIGITS", "REVIEW_WEIGHT", "CodedUnit", "merge_training_units", "read_coded_units", "unit_key", "unit_keys"]
+__all__ = [
+    "GOLD_CODERS",
+    "KEY_DIGITS",
+    "REVIEW_WEIGHT",
+    "CodedUnit",
+    "merge_training_units",
+    "read_coded_units",
+    "unit_key",
+    "unit_keys",
+    "with_gold_codes",
+]
+
+# Coders whose codes are the gold standard: the settled codes of units that two coders coded
+# and an adjudicator decided where they disagreed, or a reference coding.
+GOLD_CODERS = ("gold", "adjudicated")
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,36 @@ def _parse(where: str, record: dict) -> CodedUnit:
     )
 
 
+def with_gold_codes(units: list[CodedUnit], coder: str) -> tuple[list[CodedUnit], set[str]]:
+    """``coder``'s units, each with the gold codes instead where a gold coder also coded it.
+
+    A model learns best from the codes the coders settled on: an adjudicated unit's codes are
+    right where the primary coder's are, and fix the slips where they are not. Units only
+    ``coder`` coded keep that coder's codes; units ``coder`` never coded are left out, so the
+    training set keeps the primary coder's coverage.
+
+    Args:
+        units: Coded units of any coders (one line per unit and coder).
+        coder: The coder to learn from, e.g. "A".
+
+    Returns:
+        The units of ``coder`` in file order, and the ids of those whose codes are gold.
+
+    Examples:
+        >>> a = CodedUnit("d", "d-1", "Text.", ("SI1",), "A")
+        >>> gold = CodedUnit("d", "d-1", "Text.", ("SI2",), "adjudicated")
+        >>> learnt, settled = with_gold_codes([a, gold], "A")
+        >>> learnt[0].codes, learnt[0].coder, settled
+        (('SI2',), 'A', {'d-1'})
+    """
+    gold: dict[str, CodedUnit] = {}
+    for name in reversed(GOLD_CODERS):  # "gold" wins over "adjudicated" when a unit has both
+        gold |= {unit.unit_id: unit for unit in units if unit.coder == name}
+    chosen = [unit for unit in units if unit.coder == coder]
+    learnt = [replace(unit, codes=gold[unit.unit_id].codes) if unit.unit_id in gold else unit for unit in chosen]
+    return learnt, {unit.unit_id for unit in chosen if unit.unit_id in gold}
+
+
 # bundle.json (12 characters each); a false match among 10^4 training units has odds below 1e-10.
 KEY_DIGITS = 12
 
@@ -125,7 +169,8 @@ def merge_training_units(
     """Training units: the examples of ``coder``, with reviewed units replacing and outweighing them.
 
     Args:
-        examples: Hand-coded units; only ``coder``'s are kept.
+        examples: Hand-coded units; ``coder``'s are kept, with gold codes where a gold coder
+            also coded the unit (:func:`with_gold_codes`).
         reviewed: Reviewed units (any reviewer). A unit reviewed by several coders counts once,
             with the codes of the coder named in ``prefer`` (else the first given).
         coder: The coder name the training set is read with (``TrainConfig.coder``).
@@ -146,7 +191,7 @@ def merge_training_units(
         if unit.unit_id not in chosen or (prefer or {}).get(unit.unit_id) == unit.coder:
             chosen[unit.unit_id] = unit
     replaced = {(unit.doc_id, unit.text) for unit in chosen.values()}
-    merged = [u for u in examples if u.coder == coder and (u.doc_id, u.text) not in replaced]
+    merged = [u for u in with_gold_codes(examples, coder)[0] if (u.doc_id, u.text) not in replaced]
     taken = {u.unit_id for u in merged}
     for unit in chosen.values():
         base = unit.unit_id if unit.unit_id not in taken else f"{unit.unit_id}~review"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from matrixcoder.labels.codebook import Codebook
 from matrixcoder.models.info import RELEVANCE, BundleInfo, CVInfo
 
-__all__ = ["cv_scheme_text", "render_card"]
+__all__ = ["ADJUDICATED_ROWS", "cv_scheme_text", "render_card"]
 
 
 def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], codebook: Codebook) -> str:
@@ -42,6 +42,13 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
         lines.append(
             f"| {name}{marker} | {report['micro_f1']:.3f} | {report['macro_f1']:.3f} | {report['mean_kappa']:.3f} | {report['empty_coded']:.1%} |"
         )
+    if any(ADJUDICATED_ROWS in name for name in metrics["systems"]):
+        lines += [
+            "",
+            f'Rows "{ADJUDICATED_ROWS}" score the same out-of-fold decisions on the units that two coders',
+            "coded blind and an adjudicator settled: their codes (which the model also learnt from) are the",
+            "nearest thing in the examples to the adjudicated gold standard users evaluate against.",
+        ]
     lines += _within_writer(metrics.get("within_writer", {}), metrics["selected"])
     lines += _learning_curve(metrics.get("learning_curve", {}))
     fallback = info.fallback_labels
@@ -74,6 +81,10 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
         )
     lines += ["", "Macro figures average over labels with at least one positive unit.", ""]
     return "\n".join(lines)
+
+
+# Marks the comparison rows scored on adjudicated units only (training.train names them).
+ADJUDICATED_ROWS = "adjudicated units only"
 
 
 def cv_scheme_text(cv: CVInfo, n_writers: int | None) -> str:

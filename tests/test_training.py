@@ -171,6 +171,21 @@ def test_training_set_takes_one_coder(tmp_path, codebook):
         load_training_set(path, codebook, "C")
 
 
+def test_training_set_learns_adjudicated_codes_where_a_unit_has_them(tmp_path, codebook):
+    path = write_examples(tmp_path / "a.jsonl")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    first, second = lines[0], lines[1]
+    with path.open("a") as handle:
+        handle.write(json.dumps(first | {"codes": ["CL2"], "coder": "B"}) + "\n")
+        handle.write(json.dumps(first | {"codes": ["CL2"], "coder": "adjudicated"}) + "\n")
+    data = load_training_set(path, codebook, "A")
+    row = data.unit_ids.index(first["unit_id"])
+    assert data.Y[row].nonzero()[0].tolist() == [codebook.label_ids.index("CL2")]
+    assert data.gold.tolist() == [unit_id == first["unit_id"] for unit_id in data.unit_ids]
+    assert data.Y[data.unit_ids.index(second["unit_id"])].sum() == len(second["codes"])
+    assert len(data.unit_ids) == len(lines)
+
+
 def test_train_needs_three_documents(tmp_path, fake_encoder):
     examples = write_examples(tmp_path / "two.jsonl", n_docs=2)
     with pytest.raises(InputError, match="at least 3 documents"):
@@ -284,6 +299,9 @@ def test_character_ngrams_round_trip_through_the_saved_vocabulary():
     assert words_only.transform(texts).shape[1] == len(words_only.vocabulary) and words_only._n_words == len(words_only.vocabulary)
 
 
+ADJUDICATED_EVERY = 5
+
+
 @pytest.fixture(scope="module")
 def trained_by_writer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("by_writer")
@@ -292,6 +310,8 @@ def trained_by_writer(tmp_path_factory):
     with (tmp / "examples.jsonl").open("w") as handle:
         for record in lines:
             handle.write(json.dumps(record | {"writer": f"w{int(record['doc_id'][1:]) % 4}"}) + "\n")
+        for record in lines[::ADJUDICATED_EVERY]:  # a second coder and an adjudicator settled every fifth unit
+            handle.write(json.dumps(record | {"writer": f"w{int(record['doc_id'][1:]) % 4}", "coder": "adjudicated"}) + "\n")
     with pytest.MonkeyPatch.context() as patch:
         synthetic.fake_environment(patch, tmp / "home")
         result = train_model(tmp / "examples.jsonl", tmp / "model", TrainConfig(compare=True, n_splits=3, min_positives=5))
@@ -311,6 +331,13 @@ def test_examples_with_writers_are_validated_on_unseen_writers(trained_by_writer
     )
     card = bundle.card
     assert "unseen writers" in card and "leave one writer out (4 writers" in card
+    n_gold = -(-8 * 12 // ADJUDICATED_EVERY)
+    adjudicated = {name for name in metrics["systems"] if name.endswith(f"adjudicated units only ({n_gold})")}
+    assert adjudicated == {
+        f"{trained_by_writer.selected}, adjudicated units only ({n_gold})",
+        f"tf-idf + logistic regression, adjudicated units only ({n_gold})",
+    }
+    assert "an adjudicator settled" in card
     assert "## Within-writer figures" in card and "## Learning curve over writers" in card
 
 

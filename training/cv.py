@@ -9,7 +9,7 @@ Figures of repeated splits are averaged.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +60,15 @@ class System:
 
 @dataclass(frozen=True)
 class OutOfFold:
-    """Out-of-fold scores of one system: ``scores[r, i, j]`` for repeat r, unit i, label j."""
+    """Out-of-fold scores of one system: ``scores[r, i, j]`` for repeat r, unit i, label j.
+
+    ``fitted`` is the system fitted on every unit, when ``cross_validate`` was asked to fit it.
+    """
 
     system: System
     scores: np.ndarray
     relevance: np.ndarray | None
+    fitted: Any = None  # the system fitted on all units, when cross_validate was asked for it
 
 
 def cross_validate(
@@ -74,6 +78,7 @@ def cross_validate(
     systems: list[System],
     train_parts: list[list[np.ndarray]] | None = None,
     n_jobs: int | None = None,
+    fit_on_all: Sequence[System] = (),
 ) -> list[OutOfFold]:
     """Fit every system on each training part and score its test fold.
 
@@ -85,12 +90,18 @@ def cross_validate(
             default every unit outside the test fold.
         n_jobs: Worker processes; by default one per core when there are at least
             ``PARALLEL_MIN_UNITS`` units, else none (starting workers would cost more than it saves).
+        fit_on_all: Systems (among ``systems``) also to fit on every unit, as one more task of
+            the same workers, returned as their ``OutOfFold.fitted``. Fitted here, the final
+            model keeps a core busy that would otherwise wait for the last fold, instead of
+            taking a core on its own after cross-validation.
     """
     n_repeats, n = len(folds), len(X)
     scores = {s.name: np.zeros((n_repeats, n, Y.shape[1])) for s in systems}
     relevance = {s.name: np.zeros((n_repeats, n)) for s in systems if s.gated}
-    tasks = [
-        (r, test, train_parts[r][k] if train_parts is not None else np.setdiff1d(np.arange(n), test), system)
+    everything, nothing = np.arange(n), np.arange(0)
+    # The fits on all units go first: they are the longest, so none is left running alone at the end.
+    tasks = [(_ALL_UNITS, nothing, everything, system) for system in fit_on_all] + [
+        (r, test, train_parts[r][k] if train_parts is not None else np.setdiff1d(everything, test), system)
         for r, repeat in enumerate(folds)
         for k, test in enumerate(repeat)
         for system in systems
@@ -100,26 +111,44 @@ def cross_validate(
     fits = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator_unordered")(
         delayed(_fit_and_score)(r, test, system, X.take(train), Y[train], X.take(test)) for r, test, train, system in tasks
     )
+    fitted: dict[str, Any] = {}
     with progress() as bar:
         task = bar.add_task("cross-validating", total=len(tasks))
-        for r, test, name, fold_scores, fold_relevance in fits:
-            scores[name][r, test] = fold_scores
-            if fold_relevance is not None:
-                relevance[name][r, test] = fold_relevance
+        for r, test, name, result, fold_relevance in fits:
+            if r == _ALL_UNITS:
+                fitted[name] = result
+            else:
+                scores[name][r, test] = result
+                if fold_relevance is not None:
+                    relevance[name][r, test] = fold_relevance
             bar.advance(task)
-    return [OutOfFold(s, scores[s.name], relevance.get(s.name)) for s in systems]
+    return [OutOfFold(s, scores[s.name], relevance.get(s.name), fitted.get(s.name)) for s in systems]
+
+
+# The repeat index of a fit on all units (no test fold): its result is the fitted estimator.
+_ALL_UNITS = -1
 
 
 def _fit_and_score(
     r: int, test: np.ndarray, system: System, X_train: UnitBatch, Y_train: np.ndarray, X_test: UnitBatch
-) -> tuple[int, np.ndarray, str, np.ndarray, np.ndarray | None]:
-    """One fit of one system on one fold (run in a worker process); the indices travel with the scores."""
+) -> tuple[int, np.ndarray, str, Any, np.ndarray | None]:
+    """One fit of one system on one fold (run in a worker process); the indices travel with the scores.
+
+    For a fit on all units (``r == _ALL_UNITS``) the estimator itself comes back instead of scores.
+    """
     estimator = system.make().fit(X_train, Y_train)
+    if r == _ALL_UNITS:
+        return r, test, system.name, estimator, None
     return r, test, system.name, estimator.decision_function(X_test), estimator.relevance(X_test) if system.gated else None
 
 
 def score_out_of_fold(
-    oof: OutOfFold, Y: np.ndarray, folds: list[list[np.ndarray]], label_ids: list[str], gate: bool = True
+    oof: OutOfFold,
+    Y: np.ndarray,
+    folds: list[list[np.ndarray]],
+    label_ids: list[str],
+    gate: bool = True,
+    units: np.ndarray | None = None,
 ) -> TrainingReport:
     """Cross-fitted predictions of one system and their figures, averaged over repeats.
 
@@ -129,8 +158,11 @@ def score_out_of_fold(
         folds: The folds the scores came from.
         label_ids: Label of each column.
         gate: Apply the relevance gate (for gated systems).
+        units: Score only these units (e.g. the adjudicated ones); the thresholds are still
+            tuned on all units of the other folds.
     """
-    reports = [multilabel_report(Y, cross_fitted(oof, Y, folds, r, gate), label_ids) for r in range(len(folds))]
+    rows = np.arange(len(Y)) if units is None else units
+    reports = [multilabel_report(Y[rows], cross_fitted(oof, Y, folds, r, gate)[rows], label_ids) for r in range(len(folds))]
     return average_reports(reports)
 
 

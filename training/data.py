@@ -10,14 +10,17 @@ import numpy as np
 
 from matrixcoder.errors import InputError
 from matrixcoder.labels.codebook import Codebook
-from matrixcoder.labels.coded_units import read_coded_units
+from matrixcoder.labels.coded_units import read_coded_units, with_gold_codes
 
 __all__ = ["TrainingSet", "load_training_set"]
 
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """One coder's coded units. ``Y[i, j]`` is 1 when unit ``i`` carries label ``label_ids[j]``."""
+    """One coder's coded units. ``Y[i, j]`` is 1 when unit ``i`` carries label ``label_ids[j]``.
+
+    ``gold[i]`` is True when unit ``i``'s codes are gold (adjudicated) rather than the coder's own.
+    """
 
     path: Path
     sha256: str
@@ -28,6 +31,7 @@ class TrainingSet:
     texts: list[str]
     Y: np.ndarray
     label_ids: list[str]
+    gold: np.ndarray
 
     @property
     def support(self) -> np.ndarray:
@@ -50,13 +54,14 @@ def load_training_set(path: str | Path, codebook: Codebook, coder: str = "A") ->
     Args:
         path: Coded units (JSON Lines, design.md format).
         codebook: The codebook the codes must belong to.
-        coder: Whose codes to learn from; coder "A" codes every unit in the shipped examples.
+        coder: Whose units to learn from; coder "A" codes every unit in the shipped examples.
+            A unit that a gold coder ("gold" or "adjudicated") also coded takes the gold codes.
 
     Raises:
         InputError: Malformed file, unknown codes, no units by that coder, or no code at all.
     """
     path = Path(path)
-    units = [unit for unit in read_coded_units(path, codebook) if unit.coder == coder]
+    units, settled = with_gold_codes(read_coded_units(path, codebook), coder)
     if not units:
         coders = sorted({unit.coder for unit in read_coded_units(path, codebook)})
         raise InputError(path, f"no units coded by coder '{coder}' (coders present: {', '.join(coders)})")
@@ -77,4 +82,5 @@ def load_training_set(path: str | Path, codebook: Codebook, coder: str = "A") ->
         texts=[unit.text for unit in units],
         Y=Y,
         label_ids=label_ids,
+        gold=np.array([unit.unit_id in settled for unit in units], dtype=bool),
     )

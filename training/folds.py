@@ -15,7 +15,7 @@ __all__ = ["MAX_WRITER_FOLDS", "document_folds", "repeats_needed", "writer_folds
 # Leave one writer out up to this many writers; beyond it, writers are held out in this many
 # groups. Each fold is a fit of about 40 s on the shipped examples, so without a cap every new
 # writer would add one to `make demo`'s training (its budget is 15 minutes on 2 cores).
-MAX_WRITER_FOLDS = 10
+MAX_WRITER_FOLDS = 8
 
 
 def repeats_needed(doc_ids: np.ndarray, Y: np.ndarray, n_splits: int, rare_repeats: int = 3) -> int:
