@@ -12,9 +12,13 @@ whole process tree: every 0.2 s the resident sets of the command and all its des
 single process. CPU time shows what the wall time would be on idle cores when the machine
 is shared (the load average at the end says whether it was).
 
-Measured on 2026-12-02 with 30,435 units and 49 writers (writers held out in 10 groups, the
-learning curve in 4): 10.9 minutes wall, 19.0 minutes of CPU, peak 2.33 GB for the process tree
-(1.50 GB the largest process); the whole cold `make clean && make demo` took 11.7 minutes.
+Measured on 2026-12-02 with 43,390 units and 72 writers (writers held out in 8 groups, the
+within-writer comparison in 3 folds, the learning curve in 3 groups, the final fit as a task of
+the cross-validation workers): 12.6 minutes wall, 21.3 minutes of CPU, peak 2.69 GB for the
+process tree (1.54 GB the largest process). On the earlier 30,435 units and 49 writers, 8
+groups and the pooled final fit (still 5 folds and 4 groups) took 9.6 minutes; before that, 10
+groups with the final fit on its own took 10.9 minutes, 19.0 of CPU and 2.33 GB, and the whole
+cold `make clean && make demo` 11.7 minutes.
 
 Earlier, on 2026-12-02 (12,507 units, 17 writers left out one at a time, 2 idle cores): 13.6 minutes wall, 23.1
 minutes of CPU, peak 1.88 GB for the process tree (1.20 GB the largest process). On the same

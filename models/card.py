@@ -49,8 +49,9 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
             "coded blind and an adjudicator settled: their codes (which the model also learnt from) are the",
             "nearest thing in the examples to the adjudicated gold standard users evaluate against.",
         ]
-    lines += _within_writer(metrics.get("within_writer", {}), metrics["selected"])
-    lines += _learning_curve(metrics.get("learning_curve", {}))
+    # Bundles written before the numbers were recorded used 5 folds and 4 groups.
+    lines += _within_writer(metrics.get("within_writer", {}), metrics["selected"], metrics.get("within_writer_splits") or 5)
+    lines += _learning_curve(metrics.get("learning_curve", {}), metrics.get("learning_curve_groups") or 4)
     fallback = info.fallback_labels
     lines += [
         "",
@@ -103,12 +104,12 @@ def _headline_name(cv: CVInfo) -> str:
     return "unseen writers" if cv.by_writer else "cross-validated by document"
 
 
-def _within_writer(within: dict, selected: str) -> list[str]:
+def _within_writer(within: dict, selected: str, splits: int) -> list[str]:
     if not within:
         return []
     lines = [
         "",
-        "## Within-writer figures (cross-validated by document, 5 folds)",
+        f"## Within-writer figures (cross-validated by document, {splits} folds)",
         "",
         "The same systems when a test document's writer also wrote training documents: higher, because",
         "the model has learnt that writer's phrasing. The unseen-writer figures above are the honest ones.",
@@ -122,7 +123,7 @@ def _within_writer(within: dict, selected: str) -> list[str]:
     return lines
 
 
-def _learning_curve(curve: dict) -> list[str]:
+def _learning_curve(curve: dict, groups: int) -> list[str]:
     if not curve:
         return []
     lines = [
@@ -130,7 +131,7 @@ def _learning_curve(curve: dict) -> list[str]:
         "## Learning curve over writers (unseen writers)",
         "",
         "Each share: the model learns from that share of the other writers; the smaller shares hold",
-        "the writers out in four groups; 100% is the headline figure.",
+        f"the writers out in {groups} groups; 100% is the headline figure.",
         "",
         "| writers used | micro-F1 | macro-F1 | mean kappa |",
         "|---|---|---|---|",

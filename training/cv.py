@@ -36,8 +36,8 @@ __all__ = [
 # scikit-learn and the project) would cost more than the fits it takes over.
 PARALLEL_MIN_UNITS = 2000
 # Held-out groups of writers for the learning curve's smaller shares: one fit per group and
-# share instead of one per writer, which kept the curve at a third of a training's time.
-LEARNING_CURVE_GROUPS = 4  # MODEL.md says "four groups" (models/card.py)
+# share instead of one per writer. Three groups keep the curve to about two full fits.
+LEARNING_CURVE_GROUPS = 3
 
 
 @dataclass(frozen=True)
