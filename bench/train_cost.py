@@ -14,8 +14,9 @@ is shared (the load average at the end says whether it was).
 
 Measured on 2026-12-02 with 43,390 units and 72 writers (writers held out in 8 groups, the
 within-writer comparison in 3 folds, the learning curve in 3 groups, the final fit as a task of
-the cross-validation workers): 12.6 minutes wall, 21.3 minutes of CPU, peak 2.69 GB for the
-process tree (1.54 GB the largest process). On the earlier 30,435 units and 49 writers, 8
+the cross-validation workers): 11.2 minutes wall, 19.0 minutes of CPU, peak 2.70 GB for the
+process tree (1.57 GB the largest process); an earlier run of the same setup, on a busier
+machine, took 12.6 minutes. On the earlier 30,435 units and 49 writers, 8
 groups and the pooled final fit (still 5 folds and 4 groups) took 9.6 minutes; before that, 10
 groups with the final fit on its own took 10.9 minutes, 19.0 of CPU and 2.33 GB, and the whole
 cold `make clean && make demo` 11.7 minutes.

@@ -216,5 +216,5 @@ def _out_of_fold(training: TrainingSet, codebook: Codebook, bundle: ModelBundle)
     X = UnitBatch(training.texts, embedder.embed(training.texts, "embedding units"))
     prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
     folds = recipe.folds(training, n_repeats=1)
-    oof = cross_validate(X, training.Y, folds, [recipe.system(prototypes)])[0]
+    oof = cross_validate(X, training.Y, folds, [recipe.system(prototypes)], sample_weight=recipe.sample_weight(training))[0]
     return cross_fitted(oof, training.Y, folds), len(folds[0])

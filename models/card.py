@@ -28,7 +28,8 @@ def render_card(info: BundleInfo, metrics: dict, thresholds: dict[str, float], c
         f"- Encoder: `{encoder.name}` (fingerprint `{encoder.fingerprint[:16]}…`, {encoder.dim} dimensions)",
         f"- Codebook: {book.name} version {book.version} (hash `{book.content_hash[:16]}…`)",
         f"- Features: {info.features} (chosen by cross-validated macro-F1 among {', '.join(cv.feature_sets)})",
-        f"- Heads: logistic regression per label, balanced class weights, C = {info.config.C}, Platt-calibrated on out-of-fold scores",
+        f"- Heads: logistic regression per label, balanced class weights, C = {info.config.C}, units with adjudicated codes weighted "
+        f"{info.config.gold_weight or 1:g}, Platt-calibrated on out-of-fold scores",
         f"- Relevance gate: {_gate_text(thresholds[RELEVANCE])}",
         f"- Cross-validation: {cv_scheme_text(cv, info.training_data.writers)}; thresholds cross-fitted (tuned on the other folds only)",
         "",

@@ -150,15 +150,23 @@ class ConfigInfo:
         C: Inverse regularisation strength of the logistic heads.
         min_positives: Labels with fewer positive units were given no head (scored zero-shot).
         random_state: Seed of the fold shuffles.
+        gold_weight: Weight, in the heads' loss, of a unit whose codes were adjudicated; None in
+            bundles written before it was recorded, which weighed every unit alike.
     """
 
     n_splits: int
     C: float
     min_positives: int
     random_state: int
+    gold_weight: float | None = None
 
     def to_json(self) -> dict:
-        return {"n_splits": self.n_splits, "C": self.C, "min_positives": self.min_positives, "random_state": self.random_state}
+        return {
+            "n_splits": self.n_splits,
+            "C": self.C,
+            "min_positives": self.min_positives,
+            "random_state": self.random_state,
+        } | ({} if self.gold_weight is None else {"gold_weight": self.gold_weight})
 
 
 @dataclass(frozen=True)
@@ -320,6 +328,7 @@ class BundleInfo:
                 C=field("config.C", float),
                 min_positives=field("config.min_positives", int),
                 random_state=field("config.random_state", int),
+                gold_weight=optional("config.gold_weight", float),
             ),
             cv=CVInfo(
                 n_splits=field("cv.n_splits", int),

@@ -36,7 +36,7 @@ CURRENT = {
     },
     "features": "embedding+tfidf+char",
     "labels": [{"id": "SI1", "mode": "head", "support": 12}, {"id": "SI2", "mode": "zero-shot", "support": 3}],
-    "config": {"n_splits": 5, "C": 1.0, "min_positives": 10, "random_state": 0},
+    "config": {"n_splits": 5, "C": 1.0, "min_positives": 10, "random_state": 0, "gold_weight": 2.0},
     "cv": {
         "scheme": "writer",
         "n_splits": 2,
@@ -50,9 +50,9 @@ CURRENT = {
 
 
 def _older() -> dict:
-    """The same bundle as written before writers, unit keys and the CV scheme were recorded."""
+    """The same bundle as written before writers, unit keys, the CV scheme and the gold weight were recorded."""
     older = copy.deepcopy(CURRENT)
-    del older["training_data"]["writers"], older["training_data"]["unit_keys"], older["cv"]["scheme"]
+    del older["training_data"]["writers"], older["training_data"]["unit_keys"], older["cv"]["scheme"], older["config"]["gold_weight"]
     return older
 
 
@@ -70,6 +70,7 @@ def test_fields_are_typed_attributes() -> None:
     assert info.fallback_labels == ["SI2"]
     assert info.cv.by_writer and not BundleInfo.from_json(_older(), FILE).cv.by_writer
     assert info.encoder.dim == 384 and info.config.C == 1.0
+    assert info.config.gold_weight == 2.0 and BundleInfo.from_json(_older(), FILE).config.gold_weight is None
 
 
 @pytest.mark.parametrize(

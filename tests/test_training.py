@@ -23,6 +23,7 @@ from matrixcoder.models.info import CVInfo
 from matrixcoder.training.cv import System, cross_validate, score_out_of_fold
 from matrixcoder.training.data import load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
+from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.keywords import KeywordRules
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
@@ -184,6 +185,19 @@ def test_training_set_learns_adjudicated_codes_where_a_unit_has_them(tmp_path, c
     assert data.gold.tolist() == [unit_id == first["unit_id"] for unit_id in data.unit_ids]
     assert data.Y[data.unit_ids.index(second["unit_id"])].sum() == len(second["codes"])
     assert len(data.unit_ids) == len(lines)
+
+
+def test_a_unit_weighted_two_is_learnt_as_if_it_were_there_twice():
+    rng = np.random.default_rng(0)
+    X = UnitBatch([f"unit {i}" for i in range(60)], rng.normal(size=(60, 8)))
+    Y = (X.embeddings[:, :2] + rng.normal(scale=0.5, size=(60, 2)) > 0).astype(int)
+    weight = np.where(np.arange(60) % 3 == 0, 2.0, 1.0)
+    weighted = LinearHeads("embedding", C=1.0).fit(X, Y, sample_weight=weight)
+    twice = np.concatenate([np.arange(60), np.flatnonzero(weight == 2.0)])
+    duplicated = LinearHeads("embedding", C=1.0).fit(X.take(twice), Y[twice])
+    plain = LinearHeads("embedding", C=1.0).fit(X, Y)
+    np.testing.assert_allclose(weighted.coef_, duplicated.coef_, atol=1e-3)
+    assert not np.allclose(weighted.coef_, plain.coef_, atol=1e-3)
 
 
 def test_train_needs_three_documents(tmp_path, fake_encoder):

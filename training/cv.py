@@ -79,6 +79,7 @@ def cross_validate(
     train_parts: list[list[np.ndarray]] | None = None,
     n_jobs: int | None = None,
     fit_on_all: Sequence[System] = (),
+    sample_weight: np.ndarray | None = None,
 ) -> list[OutOfFold]:
     """Fit every system on each training part and score its test fold.
 
@@ -94,6 +95,7 @@ def cross_validate(
             the same workers, returned as their ``OutOfFold.fitted``. Fitted here, the final
             model keeps a core busy that would otherwise wait for the last fold, instead of
             taking a core on its own after cross-validation.
+        sample_weight: Weight of each unit when it is learnt from (passed to ``fit``); None weighs all alike.
     """
     n_repeats, n = len(folds), len(X)
     scores = {s.name: np.zeros((n_repeats, n, Y.shape[1])) for s in systems}
@@ -109,7 +111,10 @@ def cross_validate(
     if n_jobs is None:
         n_jobs = (os.cpu_count() or 1) if n >= PARALLEL_MIN_UNITS else 1
     fits = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator_unordered")(
-        delayed(_fit_and_score)(r, test, system, X.take(train), Y[train], X.take(test)) for r, test, train, system in tasks
+        delayed(_fit_and_score)(
+            r, test, system, X.take(train), Y[train], None if sample_weight is None else sample_weight[train], X.take(test)
+        )
+        for r, test, train, system in tasks
     )
     fitted: dict[str, Any] = {}
     with progress() as bar:
@@ -130,13 +135,14 @@ _ALL_UNITS = -1
 
 
 def _fit_and_score(
-    r: int, test: np.ndarray, system: System, X_train: UnitBatch, Y_train: np.ndarray, X_test: UnitBatch
+    r: int, test: np.ndarray, system: System, X_train: UnitBatch, Y_train: np.ndarray, weight: np.ndarray | None, X_test: UnitBatch
 ) -> tuple[int, np.ndarray, str, Any, np.ndarray | None]:
     """One fit of one system on one fold (run in a worker process); the indices travel with the scores.
 
     For a fit on all units (``r == _ALL_UNITS``) the estimator itself comes back instead of scores.
     """
-    estimator = system.make().fit(X_train, Y_train)
+    # Weights go only where there are any, so estimators whose fit takes none still work.
+    estimator = system.make().fit(X_train, Y_train) if weight is None else system.make().fit(X_train, Y_train, sample_weight=weight)
     if r == _ALL_UNITS:
         return r, test, system.name, estimator, None
     return r, test, system.name, estimator.decision_function(X_test), estimator.relevance(X_test) if system.gated else None
@@ -196,6 +202,7 @@ def writer_learning_curve(
     fractions: tuple[float, ...] = (0.25, 0.5),
     n_groups: int = LEARNING_CURVE_GROUPS,
     random_state: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, TrainingReport]:
     """Unseen-writer figures of ``system`` when it learns from a share of the other writers.
 
@@ -206,6 +213,9 @@ def writer_learning_curve(
     share says, and the curve costs ``n_groups`` fits per point instead of one per writer.
     Thresholds are cross-fitted on the other groups as usual. Rising figures mean more writers
     still pay.
+
+    Args:
+        sample_weight: Weight of each unit when it is learnt from, as in :func:`cross_validate`.
 
     Returns:
         ``{"25%": report, "50%": report}`` (reports as :func:`score_out_of_fold` gives them).
@@ -221,7 +231,7 @@ def writer_learning_curve(
             outside = names[~np.isin(names, group)]
             size = min(len(outside), max(1, round(fraction * (len(names) - 1))))
             parts.append(np.flatnonzero(np.isin(writers, rng.choice(outside, size=size, replace=False))))
-        oof = cross_validate(X, Y, folds, [system], train_parts=[parts])[0]
+        oof = cross_validate(X, Y, folds, [system], train_parts=[parts], sample_weight=sample_weight)[0]
         curve[f"{fraction:.0%}"] = score_out_of_fold(oof, Y, folds, label_ids)
     return curve
 

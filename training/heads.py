@@ -34,8 +34,14 @@ class LinearHeads(BaseEstimator):
         self.features = features
         self.C = C
 
-    def fit(self, X: UnitBatch, Y: np.ndarray) -> LinearHeads:
-        """Fit a head per column of ``Y``; a column with one class only gets a constant score."""
+    def fit(self, X: UnitBatch, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearHeads:
+        """Fit a head per column of ``Y``; a column with one class only gets a constant score.
+
+        Args:
+            sample_weight: Weight of each unit in every head's loss (e.g. more for units whose
+                codes were adjudicated); None weighs all alike. A weight of 2 fits as if the unit
+                were there twice.
+        """
         if self.features not in FEATURE_SETS:
             raise ValueError(f"features must be one of {FEATURE_SETS}, not {self.features!r}")
         self.tfidf_ = TfidfFeatures(char="char" in self.features).fit(X.texts) if "tfidf" in self.features else None
@@ -50,7 +56,7 @@ class LinearHeads(BaseEstimator):
                 if y.all() or not y.any():
                     self.intercept_[j] = _CONSTANT if y.all() else -_CONSTANT
                     continue
-                head = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(matrix, y)
+                head = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(matrix, y, sample_weight=sample_weight)
                 self.coef_[j], self.intercept_[j] = head.coef_[0], head.intercept_[0]
         return self
 

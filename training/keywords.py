@@ -69,7 +69,8 @@ class KeywordRules(BaseEstimator):
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
 
-    def fit(self, X: UnitBatch, Y: np.ndarray) -> KeywordRules:
+    def fit(self, X: UnitBatch, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> KeywordRules:
+        """Compile the rules; the units, codes and weights are not used (the rules are fixed)."""
         self.patterns_ = [re.compile(RULES.get(label.id) or _name_pattern(label.name), re.IGNORECASE) for label in self.codebook.labels]
         return self
 

@@ -34,12 +34,13 @@ class MatrixModel(BaseEstimator):
         self.fallback = fallback
         self.prototypes = prototypes
 
-    def fit(self, X: UnitBatch, Y: np.ndarray) -> MatrixModel:
+    def fit(self, X: UnitBatch, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> MatrixModel:
+        """Fit the heads and the gate (weighing units by ``sample_weight``) and the zero-shot fallback."""
         heads = ~self.fallback
         # One fit for the label heads and the gate: they share the TF-IDF vocabulary (the bundle
         # ships one for both), and its fitting is paid once.
         targets = np.column_stack([Y[:, heads], np.any(Y, axis=1)])
-        self.heads_, self.gate_ = LinearHeads(self.features, self.C).fit(X, targets).split(int(heads.sum()))
+        self.heads_, self.gate_ = LinearHeads(self.features, self.C).fit(X, targets, sample_weight).split(int(heads.sum()))
         self.zero_shot_ = ZeroShot(self.prototypes).fit(X, Y) if self.fallback.any() else None
         return self
 

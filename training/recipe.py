@@ -33,6 +33,7 @@ class Recipe:
         by_writer: Cross-validate by writer (whole writers held out), else by document.
         n_splits: Folds per repeat when by document.
         random_state: Seed of the fold shuffles (documents) and of the writer groups.
+        gold_weight: Weight of a unit with adjudicated codes when the heads learn from it.
     """
 
     features: str
@@ -41,6 +42,7 @@ class Recipe:
     by_writer: bool
     n_splits: int
     random_state: int
+    gold_weight: float = 1.0
 
     @classmethod
     def from_info(cls, info: BundleInfo) -> Recipe:
@@ -52,6 +54,7 @@ class Recipe:
             by_writer=info.cv.by_writer,
             n_splits=info.cv.n_splits,
             random_state=info.config.random_state,
+            gold_weight=info.config.gold_weight or 1.0,
         )
 
     @property
@@ -68,6 +71,10 @@ class Recipe:
         """
         model = partial(MatrixModel, self.features, self.C, self.fallback, prototypes)
         return System(name, model, ~self.fallback, gated=True)
+
+    def sample_weight(self, data: TrainingSet) -> np.ndarray:
+        """Each unit's weight when learnt from: ``gold_weight`` for adjudicated units, else 1."""
+        return np.where(data.gold, self.gold_weight, 1.0)
 
     def folds(self, data: TrainingSet, n_repeats: int | None = None) -> list[list[np.ndarray]]:
         """The cross-validation folds of ``data``: one repeat by writer, else ``n_repeats`` repeats by document.

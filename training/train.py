@@ -66,6 +66,10 @@ class TrainConfig:
         C: Inverse regularisation strength of the logistic heads.
         min_positives: Labels with fewer positive units are scored zero-shot.
         random_state: Seed of the fold shuffles.
+        gold_weight: Weight of a unit with adjudicated codes when the heads (and the TF-IDF
+            baseline) learn from it. 2 won on unseen writers over 1 (72 writers, 8 groups: kappa
+            .546 against .543 on all units, .569 against .564 on the adjudicated ones): the
+            settled codes are the cleaner signal, and coder A's alone lose most disputes.
     """
 
     encoder: str | None = None
@@ -75,6 +79,7 @@ class TrainConfig:
     C: float = 1.0
     min_positives: int = 10
     random_state: int = 0
+    gold_weight: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,11 @@ def train_model(
         n_splits = min(config.n_splits, data.n_documents)
         by_writer = data.n_writers >= 2
         fallback = data.support < config.min_positives
-        recipes = [Recipe(features, config.C, fallback, by_writer, n_splits, config.random_state) for features in MODEL_FEATURE_SETS]
+        recipes = [
+            Recipe(features, config.C, fallback, by_writer, n_splits, config.random_state, config.gold_weight)
+            for features in MODEL_FEATURE_SETS
+        ]
+        weight = recipes[0].sample_weight(data)
         folds = recipes[0].folds(data)
         candidates = [recipe.system(prototypes, f"model ({recipe.features})") for recipe in recipes]
         tuned, untuned = np.ones(len(codebook.labels), dtype=bool), np.zeros(len(codebook.labels), dtype=bool)
@@ -122,7 +131,9 @@ def train_model(
             System(TFIDF_BASELINE, partial(LinearHeads, "tfidf", config.C), tuned),
             System("zero-shot similarity", partial(ZeroShot, prototypes), untuned),
         ]
-        oofs = cross_validate(X, data.Y, folds, candidates + (baselines if config.compare else []), fit_on_all=candidates)
+        oofs = cross_validate(
+            X, data.Y, folds, candidates + (baselines if config.compare else []), fit_on_all=candidates, sample_weight=weight
+        )
         systems = {oof.system.name: score_out_of_fold(oof, data.Y, folds, data.label_ids) for oof in oofs}
         best = max(range(len(candidates)), key=lambda i: (systems[candidates[i].name].macro_f1, -i))
         chosen = oofs[best]
@@ -141,10 +152,12 @@ def train_model(
             compared = [chosen.system] + (baselines if config.compare else [])
             within_writer = {
                 oof.system.name: score_out_of_fold(oof, data.Y, document_cv, data.label_ids)
-                for oof in cross_validate(X, data.Y, document_cv, compared)
+                for oof in cross_validate(X, data.Y, document_cv, compared, sample_weight=weight)
             }
             if config.compare:
-                curve = writer_learning_curve(X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state)
+                curve = writer_learning_curve(
+                    X, data.Y, data.writers, chosen.system, data.label_ids, random_state=config.random_state, sample_weight=weight
+                )
                 curve["100%"] = systems[chosen.system.name]
 
         recipe = recipes[best]
@@ -211,7 +224,13 @@ def _bundle_info(
         labels=tuple(
             LabelInfo(label, ZERO_SHOT if recipe.fallback[j] else "head", int(data.support[j])) for j, label in enumerate(data.label_ids)
         ),
-        config=ConfigInfo(n_splits=config.n_splits, C=config.C, min_positives=config.min_positives, random_state=config.random_state),
+        config=ConfigInfo(
+            n_splits=config.n_splits,
+            C=config.C,
+            min_positives=config.min_positives,
+            random_state=config.random_state,
+            gold_weight=config.gold_weight,
+        ),
         cv=CVInfo(
             scheme=recipe.scheme,
             n_splits=len(folds[0]),

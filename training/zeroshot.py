@@ -34,7 +34,8 @@ class ZeroShot(BaseEstimator):
     def __init__(self, prototypes: np.ndarray) -> None:
         self.prototypes = prototypes
 
-    def fit(self, X: UnitBatch, Y: np.ndarray) -> ZeroShot:
+    def fit(self, X: UnitBatch, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> ZeroShot:
+        """Standardise the similarities and fit one calibration; ``sample_weight`` is not used."""
         similarity = X.embeddings @ self.prototypes.T
         self.mean_ = similarity.mean(axis=0)
         self.scale_ = similarity.std(axis=0) + 1e-6
