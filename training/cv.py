@@ -68,7 +68,7 @@ class OutOfFold:
     system: System
     scores: np.ndarray
     relevance: np.ndarray | None
-    fitted: Any = None  # the system fitted on all units, when cross_validate was asked for it
+    fitted: Any = None
 
 
 def cross_validate(
