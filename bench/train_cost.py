@@ -12,6 +12,12 @@ whole process tree: every 0.2 s the resident sets of the command and all its des
 single process. CPU time shows what the wall time would be on idle cores when the machine
 is shared (the load average at the end says whether it was).
 
+Measured on 2026-12-03 with the same 43,390 units, 96% of them now adjudicated (weights scaled to
+mean 1): 13.7 minutes wall, 23.3 minutes of CPU, peak 2.74 GB for the process tree (1.55 GB the
+largest process); with the weights unscaled (every adjudicated unit at 2, so C in effect doubled)
+14.6 minutes and 24.5 of CPU. The same recipe on the same units took 11.2 minutes the day before,
+on another machine and with a third of the units adjudicated.
+
 Measured on 2026-12-02 with 43,390 units and 72 writers (writers held out in 8 groups, the
 within-writer comparison in 3 folds, the learning curve in 3 groups, the final fit as a task of
 the cross-validation workers): 11.2 minutes wall, 19.0 minutes of CPU, peak 2.70 GB for the

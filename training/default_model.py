@@ -50,7 +50,7 @@ def default_model(codebook: Codebook) -> ModelBundle:
     shipped = load_codebook()
     path = default_model_path()
     if not _up_to_date(path, shipped):
-        err_console.print(f"Training the default model from {DEFAULT_EXAMPLES} into {path} (once; about ten minutes)…")
+        err_console.print(f"Training the default model from {DEFAULT_EXAMPLES} into {path} (once; about a quarter of an hour)…")
         # With the baselines, so that the default model's card shows what it is measured against.
         train_model(DEFAULT_EXAMPLES, path, TrainConfig(compare=True), shipped)
     return load_bundle(path, codebook)
