@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -671,6 +672,9 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path, monkeypatch, capsys):
         page(html("Gate", ["Reached the gate."]))(request)
 
     site = Site({"/": page(html("ETA alliance", [TEXT], [("/gate", "Gate")])), "/gate": interrupting})
+    # interrupt_main() does nothing unless Python's own SIGINT handler is installed, as it is in a
+    # command run from a shell; a library loaded by an earlier test may have replaced it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         seeds = write_seeds(tmp_path / "seeds.csv", [("ETA", site.url("/"))])
         out = tmp_path / "corpus"
@@ -678,6 +682,7 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path, monkeypatch, capsys):
         with pytest.raises(SystemExit) as exit_info:
             main()
     finally:
+        signal.signal(signal.SIGINT, previous)
         site.close()
     assert exit_info.value.code == 130
     lines = capsys.readouterr().err.strip().splitlines()
