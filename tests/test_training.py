@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from matrixcoder.training.data import load_training_set
 from matrixcoder.training.folds import document_folds, repeats_needed, writer_folds
 from matrixcoder.training.heads import LinearHeads
 from matrixcoder.training.keywords import KeywordRules
+from matrixcoder.training.recipe import Recipe
 from matrixcoder.training.thresholds import best_gate_threshold, best_threshold
 from matrixcoder.training.train import TrainConfig, train_model
 from matrixcoder.training.zeroshot import ZeroShot
@@ -380,3 +382,13 @@ def test_train_learns_from_reviewed_units_beside_the_examples(tmp_path, fake_enc
     copies = [u for u in merged if u["text"] == first["text"] and u["doc_id"] == first["doc_id"]]
     assert [u["codes"] for u in copies] == [["CB4"], ["CB4"]] and {u["coder"] for u in copies} == {"A"}
     assert len(merged) == len(examples.read_text().splitlines()) + 1
+
+
+def test_sample_weights_keep_the_gold_ratio_and_average_one():
+    """Adjudicated units weigh gold_weight times the others, and the weights average 1 whatever the gold share."""
+    recipe = Recipe("embedding", 1.0, np.zeros(3, dtype=bool), True, 5, 0, gold_weight=2.0)
+    for gold in ([True, False, False, False], [True, True, True, False], [True] * 4):
+        weight = recipe.sample_weight(SimpleNamespace(gold=np.array(gold)))
+        assert weight.mean() == pytest.approx(1.0)
+        if not all(gold):
+            assert weight[0] / weight[-1] == pytest.approx(2.0)
