@@ -213,7 +213,7 @@ def _out_of_fold(training: TrainingSet, codebook: Codebook, bundle: ModelBundle)
     scheme (by writer when it was trained so); cross-fitted decisions per unit."""
     recipe = Recipe.from_info(bundle.info)
     embedder = embeddings.default_embedder(embeddings.load_encoder(bundle.info.encoder.name))
-    X = UnitBatch(training.texts, embedder.embed(training.texts, "embedding units"))
+    X = UnitBatch.counted(training.texts, embedder.embed(training.texts, "embedding units"))
     prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
     folds = recipe.folds(training, n_repeats=1)
     oof = cross_validate(X, training.Y, folds, [recipe.system(prototypes)], sample_weight=recipe.sample_weight(training))[0]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from matrixcoder.encoding import embeddings
 from matrixcoder.encoding.batch import UnitBatch
-from matrixcoder.encoding.features import CHAR_PREFIX, TfidfFeatures
+from matrixcoder.encoding.features import CHAR_PREFIX, TermCounts, TfidfFeatures
 from matrixcoder.errors import InputError
 from matrixcoder.labels import load_codebook
 from matrixcoder.models.card import cv_scheme_text
@@ -313,6 +313,30 @@ def test_character_ngrams_round_trip_through_the_saved_vocabulary():
     assert fitted.transform(["stackability"])[:, fitted._n_words :].nnz > 0
     words_only = TfidfFeatures().fit(texts)
     assert words_only.transform(texts).shape[1] == len(words_only.vocabulary) and words_only._n_words == len(words_only.vocabulary)
+
+
+@pytest.mark.parametrize("char_cap", [30_000, 40])
+def test_features_from_counted_terms_equal_features_fitted_on_the_texts(monkeypatch, char_cap):
+    """A fold's TF-IDF fitted from the batch's term counts is the one fitting its texts gives:
+    same vocabulary (the character cap with its ties included), idf and rows."""
+    from matrixcoder.encoding import features
+
+    monkeypatch.setattr(features, "_CHAR_MAX_FEATURES", char_cap)
+    rng = np.random.default_rng(0)
+    words = "stackable micro credentials ECTS recognised courses learners digital badge employers Modul Kurs".split()
+    texts = [" ".join(rng.choice(words, size=rng.integers(2, 9))) + rng.choice([".", "!", " 2025."]) for _ in range(120)]
+    counts = TermCounts.of(texts)
+    rows = np.sort(rng.choice(len(texts), size=90, replace=False))
+    fold_texts = [texts[i] for i in rows]
+    for char in (False, True):
+        plain = TfidfFeatures(char=char).fit(fold_texts)
+        counted = TfidfFeatures(char=char).fit(fold_texts, counts.take(rows))
+        assert counted.vocabulary == plain.vocabulary
+        np.testing.assert_array_equal(counted.idf, plain.idf)
+        np.testing.assert_array_equal(counted.transform(texts, counts).toarray(), plain.transform(texts).toarray())
+    assert char_cap > 1000 or sum(term.startswith(CHAR_PREFIX) for term in counted.vocabulary) == char_cap
+    batch = UnitBatch.counted(texts, np.zeros((len(texts), 2))).take(rows)
+    assert batch.counts is not None and batch.counts.words.shape[0] == len(rows) == len(batch)
 
 
 ADJUDICATED_EVERY = 5

@@ -44,7 +44,7 @@ class LinearHeads(BaseEstimator):
         """
         if self.features not in FEATURE_SETS:
             raise ValueError(f"features must be one of {FEATURE_SETS}, not {self.features!r}")
-        self.tfidf_ = TfidfFeatures(char="char" in self.features).fit(X.texts) if "tfidf" in self.features else None
+        self.tfidf_ = TfidfFeatures(char="char" in self.features).fit(X.texts, X.counts) if "tfidf" in self.features else None
         matrix = self._matrix(X)
         self.coef_ = np.zeros((Y.shape[1], matrix.shape[1]))
         self.intercept_ = np.zeros(Y.shape[1])
@@ -83,7 +83,7 @@ class LinearHeads(BaseEstimator):
         if self.features == "embedding":
             return X.embeddings
         assert self.tfidf_ is not None  # every feature set but "embedding" has a tfidf block, fitted in fit()
-        tfidf = self.tfidf_.transform(X.texts)
+        tfidf = self.tfidf_.transform(X.texts, X.counts)
         if not self.features.startswith("embedding"):
             return tfidf
         return sparse.hstack([sparse.csr_matrix(X.embeddings), tfidf], format="csr")

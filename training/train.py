@@ -114,7 +114,7 @@ def train_model(
     encoder = embeddings.load_encoder(config.encoder)
     with _data_errors(examples):
         embedder = embeddings.default_embedder(encoder)
-        X = UnitBatch(data.texts, embedder.embed(data.texts, "embedding examples"))
+        X = UnitBatch.counted(data.texts, embedder.embed(data.texts, "embedding examples"))
         prototypes = embedder.embed(label_prompts(codebook), "embedding label texts")
 
         n_splits = min(config.n_splits, data.n_documents)
