@@ -110,11 +110,10 @@ def cross_validate(
     ]
     if n_jobs is None:
         n_jobs = (os.cpu_count() or 1) if n >= PARALLEL_MIN_UNITS else 1
+    # Every task gets the whole batch and its row indices, and takes its rows in the worker: the
+    # batch's large arrays then travel once (joblib memory-maps them) instead of as one copy per fold.
     fits = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator_unordered")(
-        delayed(_fit_and_score)(
-            r, test, system, X.take(train), Y[train], None if sample_weight is None else sample_weight[train], X.take(test)
-        )
-        for r, test, train, system in tasks
+        delayed(_fit_and_score)(r, test, train, system, X, Y, sample_weight) for r, test, train, system in tasks
     )
     fitted: dict[str, Any] = {}
     with progress() as bar:
@@ -135,16 +134,22 @@ _ALL_UNITS = -1
 
 
 def _fit_and_score(
-    r: int, test: np.ndarray, system: System, X_train: UnitBatch, Y_train: np.ndarray, weight: np.ndarray | None, X_test: UnitBatch
+    r: int, test: np.ndarray, train: np.ndarray, system: System, X: UnitBatch, Y: np.ndarray, weight: np.ndarray | None
 ) -> tuple[int, np.ndarray, str, Any, np.ndarray | None]:
-    """One fit of one system on one fold (run in a worker process); the indices travel with the scores.
+    """One fit of one system on the ``train`` rows, scored on the ``test`` rows (run in a worker
+    process); the indices travel with the scores.
 
     For a fit on all units (``r == _ALL_UNITS``) the estimator itself comes back instead of scores.
     """
+    X_train, Y_train = X.take(train), Y[train]
     # Weights go only where there are any, so estimators whose fit takes none still work.
-    estimator = system.make().fit(X_train, Y_train) if weight is None else system.make().fit(X_train, Y_train, sample_weight=weight)
+    if weight is None:
+        estimator = system.make().fit(X_train, Y_train)
+    else:
+        estimator = system.make().fit(X_train, Y_train, sample_weight=weight[train])
     if r == _ALL_UNITS:
         return r, test, system.name, estimator, None
+    X_test = X.take(test)
     return r, test, system.name, estimator.decision_function(X_test), estimator.relevance(X_test) if system.gated else None
 
 
