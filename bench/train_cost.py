@@ -12,7 +12,15 @@ whole process tree: every 0.2 s the resident sets of the command and all its des
 single process. CPU time shows what the wall time would be on idle cores when the machine
 is shared (the load average at the end says whether it was).
 
-Measured on 2026-12-03 with the same 43,390 units, 96% of them now adjudicated (weights scaled to
+Measured on 2026-12-03 with 53,868 units and 88 writers (16 new), heads fitted to convergence
+(tolerance 3e-5 instead of scikit-learn's 1e-4) at C = 2, term counts made once, the within-writer
+comparison in 2 folds and the learning curve in 2 groups: **17.4 minutes wall, over the 15-minute
+budget**, 31.0 minutes of CPU, peak 3.69 GB for the process tree (1.40 GB the largest process).
+The same setup with C = 1, 3 within-writer folds, 3 curve groups and per-fold copies of the batch
+made in the main process: 18.6 minutes, 31.7 of CPU, 4.16 GB. About 3 minutes of either go to the
+encoder's ONNX export, embedding the units and counting their terms, before any fit.
+
+Earlier on 2026-12-03, with the same 43,390 units, 96% of them now adjudicated (weights scaled to
 mean 1): 13.7 minutes wall, 23.3 minutes of CPU, peak 2.74 GB for the process tree (1.55 GB the
 largest process); with the weights unscaled (every adjudicated unit at 2, so C in effect doubled)
 14.6 minutes and 24.5 of CPU. The same recipe on the same units took 11.2 minutes the day before,

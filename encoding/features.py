@@ -166,14 +166,16 @@ class TfidfFeatures:
 
     def _fit_counts(self, counts: TermCounts, min_df: int) -> TfidfFeatures:
         """What :meth:`fit` learns, from counts: TfidfVectorizer's pruning and idf, step for step."""
-        vocabulary, idf = [], []
-        blocks = [(counts.words, counts.word_terms, "", None)]
+        vocabulary: list[str] = []
+        idf: list[np.ndarray] = []
+        # Per block: counts, terms, vocabulary prefix, minimum document frequency, cap on terms.
+        blocks: list[tuple[sparse.csr_matrix, np.ndarray, str, int, int | None]] = [(counts.words, counts.word_terms, "", min_df, None)]
         if self.char:
             assert counts.chars is not None and counts.char_terms is not None, "char=True needs counts with character grams"
             char_min_df = _CHAR_MIN_DF if len(counts) >= 2 * _CHAR_MIN_DF else 1
-            blocks.append((counts.chars, counts.char_terms, CHAR_PREFIX, char_min_df))
-        for matrix, terms, prefix, block_min_df in blocks:
-            kept, df = _prune(matrix, block_min_df or min_df, _CHAR_MAX_FEATURES if prefix else None)
+            blocks.append((counts.chars, counts.char_terms, CHAR_PREFIX, char_min_df, _CHAR_MAX_FEATURES))
+        for matrix, terms, prefix, block_min_df, cap in blocks:
+            kept, df = _prune(matrix, block_min_df, cap)
             vocabulary += [prefix + term for term in terms[kept]]
             # TfidfVectorizer's smooth idf: ln((1 + n) / (1 + df)) + 1.
             idf.append(np.log((1 + matrix.shape[0]) / (1 + df)) + 1)

@@ -378,7 +378,7 @@ def test_examples_with_writers_are_validated_on_unseen_writers(trained_by_writer
         f"tf-idf + logistic regression, adjudicated units only ({n_gold})",
     }
     assert "an adjudicator settled" in card
-    assert "by document, 3 folds" in card and "writers out in 3 groups" in card
+    assert "by document, 2 folds" in card and "writers out in 2 groups" in card
     assert "## Within-writer figures" in card and "## Learning curve over writers" in card
 
 

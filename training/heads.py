@@ -16,6 +16,14 @@ __all__ = ["FEATURE_SETS", "LinearHeads"]
 FEATURE_SETS = ("embedding", "embedding+tfidf", "embedding+tfidf+char", "tfidf", "tfidf+char")
 # Decision value given to a label that a training fold never (or always) shows: far from any threshold.
 _CONSTANT = 30.0
+# The solver's stopping tolerance (the largest gradient entry). scikit-learn's default, 1e-4,
+# stopped lbfgs well short of the optimum on these balanced-weight heads, which acted as hidden
+# extra regularisation: fitted to 1e-5, the unseen-writer kappa rose from .544 to .551 (43,390
+# units, 8 writer groups, C = 1). 3e-5 reaches the same average precision on a held-out writer
+# group in 1.5 times the default's time (1e-5: 1.85). Converged, a weaker penalty pays: see
+# TrainConfig.C.
+_TOL = 3e-5
+_MAX_ITER = 5000
 
 
 class LinearHeads(BaseEstimator):
@@ -56,7 +64,8 @@ class LinearHeads(BaseEstimator):
                 if y.all() or not y.any():
                     self.intercept_[j] = _CONSTANT if y.all() else -_CONSTANT
                     continue
-                head = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(matrix, y, sample_weight=sample_weight)
+                head = LogisticRegression(C=self.C, class_weight="balanced", tol=_TOL, max_iter=_MAX_ITER)
+                head.fit(matrix, y, sample_weight=sample_weight)
                 self.coef_[j], self.intercept_[j] = head.coef_[0], head.intercept_[0]
         return self
 
