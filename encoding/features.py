@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
 __all__ = ["CHAR_PREFIX", "TermCounts", "TfidfFeatures"]
@@ -116,26 +116,7 @@ class TfidfFeatures:
             counts: Their term counts, row-aligned (:class:`TermCounts`, with character grams if
                 ``char``); the same vocabulary and idf, without tokenising the texts again.
         """
-        min_df = _MIN_DF if len(texts) >= 2 * _MIN_DF else 1
-        if counts is not None:
-            return self._fit_counts(counts, min_df)
-        words = TfidfVectorizer(ngram_range=_NGRAMS, min_df=min_df, sublinear_tf=True).fit(texts)
-        vocabulary, idf = list(words.get_feature_names_out()), [words.idf_]
-        if self.char:
-            char_min_df = _CHAR_MIN_DF if len(texts) >= 2 * _CHAR_MIN_DF else 1
-            grams = TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=_CHAR_NGRAMS,
-                min_df=char_min_df,
-                max_features=_CHAR_MAX_FEATURES,
-                sublinear_tf=True,
-                lowercase=True,
-            ).fit(texts)
-            vocabulary += [CHAR_PREFIX + gram for gram in grams.get_feature_names_out()]
-            idf.append(grams.idf_)
-        self.vocabulary = vocabulary
-        self.idf = np.concatenate(idf).astype(np.float32)
-        return self
+        return self._fit_counts(TermCounts.of(texts, char=self.char) if counts is None else counts)
 
     def transform(self, texts: Sequence[str], counts: TermCounts | None = None) -> sparse.csr_matrix:
         """One row per text: the word block then the character block, each l2-normalised.
@@ -164,8 +145,9 @@ class TfidfFeatures:
         assert self.vocabulary is not None and self.idf is not None, "TfidfFeatures used before fit()"
         return self.vocabulary, self.idf
 
-    def _fit_counts(self, counts: TermCounts, min_df: int) -> TfidfFeatures:
-        """What :meth:`fit` learns, from counts: TfidfVectorizer's pruning and idf, step for step."""
+    def _fit_counts(self, counts: TermCounts) -> TfidfFeatures:
+        """What TfidfVectorizer would learn from the counted texts: its pruning and idf, step for step."""
+        min_df = _MIN_DF if len(counts) >= 2 * _MIN_DF else 1
         vocabulary: list[str] = []
         idf: list[np.ndarray] = []
         # Per block: counts, terms, vocabulary prefix, minimum document frequency, cap on terms.

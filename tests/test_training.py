@@ -316,9 +316,12 @@ def test_character_ngrams_round_trip_through_the_saved_vocabulary():
 
 
 @pytest.mark.parametrize("char_cap", [30_000, 40])
-def test_features_from_counted_terms_equal_features_fitted_on_the_texts(monkeypatch, char_cap):
-    """A fold's TF-IDF fitted from the batch's term counts is the one fitting its texts gives:
-    same vocabulary (the character cap with its ties included), idf and rows."""
+def test_features_fitted_from_counts_equal_scikit_learns_tfidf(monkeypatch, char_cap):
+    """TF-IDF fitted from term counts (a fold's rows of counts made once for all units) learns what
+    scikit-learn's TfidfVectorizer learns from the fold's texts: the same vocabulary (the character
+    cap with its ties included) and idf, and the same rows."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     from matrixcoder.encoding import features
 
     monkeypatch.setattr(features, "_CHAR_MAX_FEATURES", char_cap)
@@ -328,13 +331,17 @@ def test_features_from_counted_terms_equal_features_fitted_on_the_texts(monkeypa
     counts = TermCounts.of(texts)
     rows = np.sort(rng.choice(len(texts), size=90, replace=False))
     fold_texts = [texts[i] for i in rows]
-    for char in (False, True):
-        plain = TfidfFeatures(char=char).fit(fold_texts)
-        counted = TfidfFeatures(char=char).fit(fold_texts, counts.take(rows))
-        assert counted.vocabulary == plain.vocabulary
-        np.testing.assert_array_equal(counted.idf, plain.idf)
-        np.testing.assert_array_equal(counted.transform(texts, counts).toarray(), plain.transform(texts).toarray())
-    assert char_cap > 1000 or sum(term.startswith(CHAR_PREFIX) for term in counted.vocabulary) == char_cap
+    word_block = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(fold_texts)
+    char_block = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=char_cap, sublinear_tf=True).fit(fold_texts)
+    expected_vocabulary = list(word_block.get_feature_names_out()) + [CHAR_PREFIX + gram for gram in char_block.get_feature_names_out()]
+    expected_idf = np.concatenate([word_block.idf_, char_block.idf_]).astype(np.float32)
+    for fitted in (TfidfFeatures(char=True).fit(fold_texts), TfidfFeatures(char=True).fit(fold_texts, counts.take(rows))):
+        assert fitted.vocabulary == expected_vocabulary
+        np.testing.assert_array_equal(fitted.idf, expected_idf)
+        expected_rows = np.hstack([word_block.transform(texts).toarray(), char_block.transform(texts).toarray()])
+        np.testing.assert_allclose(fitted.transform(texts, counts).toarray(), expected_rows, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(fitted.transform(texts, counts).toarray(), fitted.transform(texts).toarray())
+    assert char_cap > 1000 or len(char_block.get_feature_names_out()) == char_cap
     batch = UnitBatch.counted(texts, np.zeros((len(texts), 2))).take(rows)
     assert batch.counts is not None and batch.counts.words.shape[0] == len(rows) == len(batch)
 
