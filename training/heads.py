@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from matrixcoder.encoding.batch import UnitBatch
 from matrixcoder.encoding.features import TfidfFeatures
+from matrixcoder.training.logistic import FeatureBlocks, fit_logistic
 
-__all__ = ["FEATURE_SETS", "LinearHeads"]
+__all__ = ["FEATURE_SETS", "SOLVER_MAX_ITER", "SOLVER_TOL", "LinearHeads"]
 
 FEATURE_SETS = ("embedding", "embedding+tfidf", "embedding+tfidf+char", "tfidf", "tfidf+char")
 # Decision value given to a label that a training fold never (or always) shows: far from any threshold.
@@ -22,15 +21,18 @@ _CONSTANT = 30.0
 # units, 8 writer groups, C = 1). 3e-5 reaches the same average precision on a held-out writer
 # group in 1.5 times the default's time (1e-5: 1.85). Converged, a weaker penalty pays: see
 # TrainConfig.C.
-_TOL = 3e-5
-_MAX_ITER = 5000
+SOLVER_TOL = 3e-5
+SOLVER_MAX_ITER = 5000
 
 
 class LinearHeads(BaseEstimator):
     """Independent binary logistic regressions, one per label column, with balanced class weights.
 
     Balanced weights let rare labels pull their weight; the decision thresholds are tuned
-    afterwards on out-of-fold scores, so the shifted intercepts do no harm.
+    afterwards on out-of-fold scores, so the shifted intercepts do no harm. Each head is
+    scikit-learn's ``LogisticRegression(class_weight="balanced")`` fitted by
+    :func:`~matrixcoder.training.logistic.fit_logistic`, which keeps the embedding and the TF-IDF
+    blocks apart instead of stacking them into one sparse matrix (40% less time, same optimum).
 
     Args:
         features: ``embedding``, ``tfidf`` (word n-grams), ``tfidf+char`` (word and character
@@ -53,8 +55,8 @@ class LinearHeads(BaseEstimator):
         if self.features not in FEATURE_SETS:
             raise ValueError(f"features must be one of {FEATURE_SETS}, not {self.features!r}")
         self.tfidf_ = TfidfFeatures(char="char" in self.features).fit(X.texts, X.counts) if "tfidf" in self.features else None
-        matrix = self._matrix(X)
-        self.coef_ = np.zeros((Y.shape[1], matrix.shape[1]))
+        blocks = self._blocks(X)
+        self.coef_ = np.zeros((Y.shape[1], blocks.width))
         self.intercept_ = np.zeros(Y.shape[1])
         # One BLAS thread: these matrices are small, and threads that spin waiting for a busy
         # core made each fit up to 30 times slower on a shared 2-core machine.
@@ -64,9 +66,7 @@ class LinearHeads(BaseEstimator):
                 if y.all() or not y.any():
                     self.intercept_[j] = _CONSTANT if y.all() else -_CONSTANT
                     continue
-                head = LogisticRegression(C=self.C, class_weight="balanced", tol=_TOL, max_iter=_MAX_ITER)
-                head.fit(matrix, y, sample_weight=sample_weight)
-                self.coef_[j], self.intercept_[j] = head.coef_[0], head.intercept_[0]
+                self.coef_[j], self.intercept_[j] = fit_logistic(blocks, y, sample_weight, self.C, SOLVER_TOL, SOLVER_MAX_ITER)
         return self
 
     def split(self, k: int) -> tuple[LinearHeads, LinearHeads]:
@@ -82,17 +82,16 @@ class LinearHeads(BaseEstimator):
 
     def decision_function(self, X: UnitBatch) -> np.ndarray:
         """Log-odds per unit and label (before calibration)."""
-        return np.asarray(self._matrix(X) @ self.coef_.T) + self.intercept_
+        return self._blocks(X).dot(self.coef_) + self.intercept_
 
     @property
     def embedding_dim(self) -> int:
         return self.coef_.shape[1] - (self.tfidf_.n_features if self.tfidf_ else 0)
 
-    def _matrix(self, X: UnitBatch):
+    def _blocks(self, X: UnitBatch) -> FeatureBlocks:
+        """The features of ``X`` as blocks: the embedding, then the TF-IDF (never stacked: see ``training.logistic``)."""
         if self.features == "embedding":
-            return X.embeddings
+            return FeatureBlocks([X.embeddings])
         assert self.tfidf_ is not None  # every feature set but "embedding" has a tfidf block, fitted in fit()
         tfidf = self.tfidf_.transform(X.texts, X.counts)
-        if not self.features.startswith("embedding"):
-            return tfidf
-        return sparse.hstack([sparse.csr_matrix(X.embeddings), tfidf], format="csr")
+        return FeatureBlocks([X.embeddings, tfidf] if self.features.startswith("embedding") else [tfidf])
