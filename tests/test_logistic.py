@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from matrixcoder.training.logistic import FeatureBlocks, fit_logistic
@@ -50,6 +51,12 @@ def test_a_looser_tolerance_stops_short_of_the_optimum():
     tight = fit_logistic(FeatureBlocks([dense, terms]), y, weight, 2.0, 1e-8, 10_000)
     loose = fit_logistic(FeatureBlocks([dense, terms]), y, weight, 2.0, 1e-2, 10_000)
     assert _objective(stacked, y, weight, 2.0, *tight) < _objective(stacked, y, weight, 2.0, *loose) - 1e-6
+
+
+def test_a_fit_stopped_by_the_iteration_limit_warns():
+    dense, terms, _, y, weight = _problem(seed=2)
+    with pytest.warns(ConvergenceWarning, match="did not converge in 3 iterations"):
+        fit_logistic(FeatureBlocks([dense, terms]), y, weight, 2.0, 1e-8, 3)
 
 
 def test_blocks_multiply_as_the_stacked_matrix():

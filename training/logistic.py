@@ -17,11 +17,13 @@ coefficients against ``LogisticRegression`` on the stacked matrix.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import optimize, sparse
 from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["FeatureBlocks", "fit_logistic"]
 
@@ -77,7 +79,7 @@ def fit_logistic(
         sample_weight: Weight of each row; None weighs all alike.
         C: Inverse regularisation strength.
         tol: Stop when no gradient entry exceeds this.
-        max_iter: Most L-BFGS iterations.
+        max_iter: Most L-BFGS iterations; a fit stopped by them warns (``ConvergenceWarning``), as scikit-learn's does.
 
     Examples:
         >>> X = FeatureBlocks([np.array([[0.0], [1.0], [2.0], [3.0]])])
@@ -108,4 +110,9 @@ def fit_logistic(
         jac=True,
         options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
     )
+    if not result.success:
+        # As LogisticRegression does: the fit is used, but the caller is told it stopped early.
+        warnings.warn(
+            f"logistic regression did not converge in {result.nit} iterations: {result.message}", ConvergenceWarning, stacklevel=2
+        )
     return result.x[:-1], float(result.x[-1])
